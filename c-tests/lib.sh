@@ -1,0 +1,25 @@
+# Helpers sourced by every c-tests/t_*.sh. The harness (scripts/test) sets:
+#   SOCKFIX_LIB  absolute path of the built libsockfix.so
+#   CT_BIN       directory holding the compiled c-tests/*.c programs
+#   CT_TMP       a private temporary directory, removed after the test
+#   CT_ROOT      the project root
+# A test exits 0 to pass, 77 to skip (last line says why), anything else fails.
+set -u
+
+fail() { echo "FAIL: $*"; exit 1; }
+skip() { echo "skip: $*"; exit 77; }
+note() { echo "# $*"; }
+
+# Run a command with the library preloaded and no stray settings from the
+# caller's environment.
+with_lib() { env -u SOCKFIX_CONFIG LD_PRELOAD="$SOCKFIX_LIB" SOCKFIX_CONFIG=/nonexistent "$@"; }
+# The same command without the library, for the "without" half of a story.
+without_lib() { env -u LD_PRELOAD "$@"; }
+
+# Kill what a test started, by PID only.
+CT_PIDS=()
+track() { CT_PIDS+=("$1"); }
+cleanup_pids() { local p; for p in "${CT_PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; }
+trap cleanup_pids EXIT
+
+need() { command -v "$1" >/dev/null || skip "$1 not installed"; }
