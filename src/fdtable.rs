@@ -1,0 +1,125 @@
+//! What sockfix knows about each fd number, in one word per fd.
+//!
+//! The hot paths (every read, write and poll of every process on a global
+//! install) decide from this table alone, with one relaxed load and no
+//! syscall. The table is a hint, never the truth: an fd can be closed behind
+//! our back (`close_range`, `closefrom`, a raw `syscall(SYS_close)`, a vfork
+//! child) and its number reused as a pipe, so anything that would change what
+//! the program sees re-checks the fd with a syscall first
+//! (`sys::is_tcp_socket`). A stale entry can therefore only cost a syscall,
+//! never a wrong answer. `close` is deliberately not hooked: a vfork child
+//! closing its copy of the fds before exec would otherwise wipe the parent's
+//! entries; instead every call that creates a socket overwrites its entry.
+
+use core::sync::atomic::{AtomicU32, Ordering::Relaxed};
+use libc::c_int;
+
+/// fds at or above this have no entry: they are never marked TCP (so reads
+/// are not resumed) and connect applies no options, because the table could
+/// not record what the application set itself. The default `fs.nr_open` is
+/// exactly this, so only hosts that raise it can see such fds. The array is
+/// zero-filled .bss: untouched pages cost no memory.
+pub const SIZE: usize = 1 << 20;
+
+static TABLE: [AtomicU32; SIZE] = [const { AtomicU32::new(0) }; SIZE];
+
+/// The fd was created or accepted as an IPv4/IPv6 TCP socket.
+pub const TCP: u32 = 1 << 0;
+/// sockfix has applied its options on connect (or accept).
+pub const APPLIED: u32 = 1 << 1;
+/// The kind of socket is known (the entry was written when it was created).
+pub const KNOWN: u32 = 1 << 2;
+
+// Options the application set itself: sockfix leaves each of them alone.
+pub const APP_KEEPALIVE: u32 = 1 << 8;
+pub const APP_KEEPIDLE: u32 = 1 << 9;
+pub const APP_KEEPINTVL: u32 = 1 << 10;
+pub const APP_KEEPCNT: u32 = 1 << 11;
+pub const APP_USER_TIMEOUT: u32 = 1 << 12;
+pub const APP_SYNCNT: u32 = 1 << 13;
+pub const APP_RCVTIMEO: u32 = 1 << 14;
+pub const APP_SNDTIMEO: u32 = 1 << 15;
+
+/// Options that an accepted socket inherits from its listener in the kernel,
+/// and so count as the application's on the accepted socket too.
+pub const INHERITED: u32 =
+    APP_KEEPALIVE | APP_KEEPIDLE | APP_KEEPINTVL | APP_KEEPCNT | APP_USER_TIMEOUT | APP_RCVTIMEO | APP_SNDTIMEO;
+
+fn slot(fd: c_int) -> Option<&'static AtomicU32> {
+    TABLE.get(usize::try_from(fd).ok()?)
+}
+
+#[inline(always)]
+pub fn get(fd: c_int) -> u32 {
+    slot(fd).map_or(0, |s| s.load(Relaxed))
+}
+
+pub fn has_slot(fd: c_int) -> bool {
+    slot(fd).is_some()
+}
+
+/// A new socket now lives at `fd`: forget whatever was there before.
+pub fn reset(fd: c_int, bits: u32) {
+    if let Some(s) = slot(fd) {
+        s.store(bits, Relaxed);
+    }
+}
+
+pub fn add(fd: c_int, bits: u32) {
+    if let Some(s) = slot(fd) {
+        s.fetch_or(bits, Relaxed);
+    }
+}
+
+/// The flag recording that the application set this option itself.
+pub fn app_flag(level: c_int, name: c_int) -> u32 {
+    match (level, name) {
+        (libc::SOL_SOCKET, libc::SO_KEEPALIVE) => APP_KEEPALIVE,
+        (libc::SOL_SOCKET, libc::SO_RCVTIMEO) => APP_RCVTIMEO,
+        (libc::SOL_SOCKET, libc::SO_SNDTIMEO) => APP_SNDTIMEO,
+        (libc::IPPROTO_TCP, libc::TCP_KEEPIDLE) => APP_KEEPIDLE,
+        (libc::IPPROTO_TCP, libc::TCP_KEEPINTVL) => APP_KEEPINTVL,
+        (libc::IPPROTO_TCP, libc::TCP_KEEPCNT) => APP_KEEPCNT,
+        (libc::IPPROTO_TCP, libc::TCP_USER_TIMEOUT) => APP_USER_TIMEOUT,
+        (libc::IPPROTO_TCP, libc::TCP_SYNCNT) => APP_SYNCNT,
+        _ => 0,
+    }
+}
+
+/// Whether socket(domain, type, protocol) makes a TCP socket.
+pub fn is_tcp_kind(domain: c_int, ty: c_int, protocol: c_int) -> bool {
+    let stream = ty & 0xf == libc::SOCK_STREAM;
+    let inet = domain == libc::AF_INET || domain == libc::AF_INET6;
+    inet && stream && (protocol == 0 || protocol == libc::IPPROTO_TCP)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn out_of_range_fds_have_no_entry() {
+        assert_eq!(get(-1), 0);
+        assert_eq!(get(SIZE as c_int), 0);
+        add(-5, TCP);
+        reset(SIZE as c_int, TCP);
+        assert!(!has_slot(-1));
+    }
+
+    #[test]
+    fn reset_forgets_previous_flags() {
+        add(100, TCP | APP_KEEPIDLE);
+        assert_eq!(get(100), TCP | APP_KEEPIDLE);
+        reset(100, KNOWN);
+        assert_eq!(get(100), KNOWN);
+    }
+
+    #[test]
+    fn tcp_kinds() {
+        assert!(is_tcp_kind(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK, 0));
+        assert!(is_tcp_kind(libc::AF_INET6, libc::SOCK_STREAM, libc::IPPROTO_TCP));
+        assert!(!is_tcp_kind(libc::AF_INET, libc::SOCK_DGRAM, 0));
+        assert!(!is_tcp_kind(libc::AF_UNIX, libc::SOCK_STREAM, 0));
+        assert!(!is_tcp_kind(libc::AF_INET, libc::SOCK_STREAM, 262)); // MPTCP
+    }
+}

@@ -1,0 +1,110 @@
+//! socket, connect, accept, setsockopt: where connections begin, and where
+//! the fd table learns what each fd is and what the program set itself.
+
+use crate::fdtable as ft;
+use crate::log::Peer;
+use crate::sys::{self, ErrnoGuard};
+use crate::{connect_timeout, real, settings_ready, sockopt};
+use libc::{c_int, c_void, sockaddr, socklen_t};
+
+#[no_mangle]
+pub unsafe extern "C" fn socket(domain: c_int, ty: c_int, protocol: c_int) -> c_int {
+    let fd = real::socket(domain, ty, protocol);
+    if fd >= 0 {
+        let tcp = if ft::is_tcp_kind(domain, ty, protocol) { ft::TCP } else { 0 };
+        ft::reset(fd, ft::KNOWN | tcp);
+    }
+    fd
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn connect(fd: c_int, addr: *const sockaddr, len: socklen_t) -> c_int {
+    let Some(s) = settings_ready() else {
+        return real::connect(fd, addr, len);
+    };
+    let entry = ft::get(fd);
+    // Once per connection: a non-blocking connect is often called again to
+    // learn how it went.
+    if entry & ft::APPLIED != 0 || !ft::has_slot(fd) {
+        return real::connect(fd, addr, len);
+    }
+    let Some(dest) = crate::sockaddr::copy_inet(addr, len) else {
+        return real::connect(fd, addr, len);
+    };
+    let (applied, blocking_flags) = {
+        let _keep = ErrnoGuard::new();
+        // The connect timeout needs to know whether the socket blocks.
+        let flags = s.connect_timeout_ms.and_then(|_| sys::fcntl_getfl(fd));
+        let nonblocking = flags.is_some_and(|f| f & libc::O_NONBLOCK != 0);
+        let syn_retries = s.connect_timeout_ms.filter(|_| nonblocking).map(sockopt::syn_retries_for);
+        let applied = sockopt::apply(fd, entry, s, syn_retries);
+        (applied, flags.filter(|_| !nonblocking))
+    };
+    let Some(applied) = applied else {
+        return real::connect(fd, addr, len);
+    };
+    ft::add(fd, ft::KNOWN | ft::TCP | ft::APPLIED);
+    crate::log!("fd {fd} -> {}: {applied}", Peer(&dest));
+    match (s.connect_timeout_ms, blocking_flags) {
+        // The program's own SO_SNDTIMEO already bounds a blocking connect.
+        (Some(ms), Some(flags)) if entry & ft::APP_SNDTIMEO == 0 => connect_timeout::connect(fd, addr, len, flags, ms),
+        _ => real::connect(fd, addr, len),
+    }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn accept(fd: c_int, addr: *mut sockaddr, len: *mut socklen_t) -> c_int {
+    let conn = real::accept(fd, addr, len);
+    accepted(fd, conn);
+    conn
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn accept4(fd: c_int, addr: *mut sockaddr, len: *mut socklen_t, flags: c_int) -> c_int {
+    let conn = real::accept4(fd, addr, len, flags);
+    accepted(fd, conn);
+    conn
+}
+
+/// Records an accepted connection and, with SOCKFIX_SERVER, applies the
+/// settings to it. Options the program set on the listener are inherited by
+/// the connection in the kernel, so they count as the program's here too.
+fn accepted(listener: c_int, conn: c_int) {
+    if conn < 0 {
+        return;
+    }
+    let _keep = ErrnoGuard::new();
+    let l = ft::get(listener);
+    let tcp = if l & ft::KNOWN != 0 {
+        l & ft::TCP != 0
+    } else {
+        // A listener we did not see created (inherited, socket activation):
+        // learn its kind once.
+        let tcp = sys::is_tcp_socket(conn);
+        ft::add(listener, ft::KNOWN | if tcp { ft::TCP } else { 0 });
+        tcp
+    };
+    let inherited = l & ft::INHERITED;
+    ft::reset(conn, ft::KNOWN | inherited | if tcp { ft::TCP } else { 0 });
+    let Some(s) = settings_ready().filter(|s| s.server && tcp) else {
+        return;
+    };
+    if let Some(applied) = sockopt::apply(conn, inherited, s, None) {
+        ft::add(conn, ft::APPLIED);
+        let mut peer: libc::sockaddr_storage = unsafe { core::mem::zeroed() };
+        sys::socket_peer(conn, &mut peer);
+        crate::log!("fd {conn} <- {}: {applied}", Peer(&peer));
+    }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn setsockopt(fd: c_int, level: c_int, name: c_int, value: *const c_void, len: socklen_t) -> c_int {
+    let r = real::setsockopt(fd, level, name, value, len);
+    if r == 0 {
+        let flag = ft::app_flag(level, name);
+        if flag != 0 {
+            ft::add(fd, flag);
+        }
+    }
+    r
+}

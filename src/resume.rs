@@ -1,0 +1,169 @@
+//! Resuming socket calls and waits that a signal interrupted, as SA_RESTART
+//! would have (seed 002: a SIGWINCH or logrotate's SIGHUP must not turn into
+//! "Lost connection to MySQL server during query").
+//!
+//! Fast path: one fd-table load; fds not marked TCP go straight to libc. On a
+//! TCP fd, a thread-local snapshot of handler runs is taken before the call.
+//! Only after an EINTR does anything else happen, and then the fd is first
+//! re-checked with a syscall, so a reused fd number is never resumed.
+
+use crate::fdtable;
+use crate::log::Peer;
+use crate::settings::values::signal_name;
+use crate::signals::{self, Runs};
+use crate::sys::{self, ErrnoGuard};
+use libc::c_int;
+
+#[derive(Clone, Copy)]
+pub enum Dir {
+    Read,
+    Write,
+}
+
+pub fn eintr_enabled() -> bool {
+    crate::settings_ready().is_some_and(|s| s.eintr)
+}
+
+/// Runs a blocking read or write `call` on `fd`, resuming it after EINTR.
+#[inline(always)]
+pub fn io(fd: c_int, dir: Dir, what: &'static str, mut call: impl FnMut() -> isize) -> isize {
+    let entry = fdtable::get(fd);
+    if entry & fdtable::TCP == 0 {
+        return call();
+    }
+    io_on_tcp(fd, entry, dir, what, &mut call)
+}
+
+fn io_on_tcp(fd: c_int, entry: u32, dir: Dir, what: &str, call: &mut dyn FnMut() -> isize) -> isize {
+    if !eintr_enabled() {
+        return call();
+    }
+    // SO_RCVTIMEO/SO_SNDTIMEO must still fire on time, so when the program
+    // set one, note when the call started.
+    let timeout_flag = match dir {
+        Dir::Read => fdtable::APP_RCVTIMEO,
+        Dir::Write => fdtable::APP_SNDTIMEO,
+    };
+    let start = (entry & timeout_flag != 0).then(sys::monotonic_ms);
+    let first = signals::runs();
+    loop {
+        let before = signals::runs();
+        let r = call();
+        if r >= 0 || sys::errno() != libc::EINTR {
+            return r;
+        }
+        let verdict = {
+            let _keep = ErrnoGuard::new();
+            decide(fd, dir, start, first, before)
+        };
+        match verdict {
+            Verdict::Return => return r,
+            Verdict::TimedOut => {
+                sys::set_errno(libc::EAGAIN);
+                return -1;
+            }
+            Verdict::Resume(sig) => log_resumed(fd, what, sig),
+        }
+    }
+}
+
+enum Verdict {
+    Return,
+    TimedOut,
+    Resume(c_int),
+}
+
+fn decide(fd: c_int, dir: Dir, start: Option<u64>, first: Runs, before: Runs) -> Verdict {
+    let Some(sig) = signals::resumable(first, before) else {
+        return Verdict::Return;
+    };
+    if !sys::is_tcp_socket(fd) {
+        return Verdict::Return;
+    }
+    let (option, events) = match dir {
+        Dir::Read => (libc::SO_RCVTIMEO, libc::POLLIN),
+        Dir::Write => (libc::SO_SNDTIMEO, libc::POLLOUT),
+    };
+    match (sys::socket_timeout_ms(fd, option), start) {
+        (None, _) | (Some(0), _) => Verdict::Resume(sig),
+        // A timeout we did not see being set: we cannot tell how much is left.
+        (Some(_), None) => Verdict::Return,
+        (Some(timeout), Some(start)) => {
+            let left = timeout.saturating_sub(sys::monotonic_ms().saturating_sub(start));
+            // Wait out the rest here: the resumed call would restart the
+            // socket's full timeout.
+            if left == 0 || sys::wait_fd(fd, events, left) == 0 {
+                Verdict::TimedOut
+            } else if signals::pass_ran_since(first) {
+                Verdict::Return
+            } else {
+                Verdict::Resume(sig)
+            }
+        }
+    }
+}
+
+fn log_resumed(fd: c_int, what: &str, sig: c_int) {
+    if crate::log::target().is_some() {
+        let mut peer: libc::sockaddr_storage = unsafe { core::mem::zeroed() };
+        let _keep = ErrnoGuard::new();
+        sys::socket_peer(fd, &mut peer);
+        crate::log!("fd {fd} ({}): {what} interrupted by SIG{}, resumed", Peer(&peer), signal_name(sig));
+    }
+}
+
+/// How long a resumed wait may still take.
+#[derive(Clone, Copy)]
+pub enum Left {
+    /// The first attempt: the caller's own timeout, exactly as given.
+    Original,
+    /// A resumed attempt: what is left of the caller's timeout.
+    Ms(u64),
+}
+
+/// Runs a wait (poll, select, ...) whose timeout is `timeout_ms` (None: no
+/// limit), resuming it after EINTR when `includes_tcp` says it waits on a
+/// TCP socket. Returns None when the caller's timeout ran out during a
+/// resume: the caller then reports a plain timeout.
+pub fn wait(
+    timeout_ms: Option<u64>,
+    includes_tcp: impl Fn() -> bool,
+    what: &str,
+    mut call: impl FnMut(Left) -> c_int,
+) -> Option<c_int> {
+    if !eintr_enabled() || timeout_ms == Some(0) {
+        return Some(call(Left::Original));
+    }
+    let start = timeout_ms.map(|_| sys::monotonic_ms());
+    let first = signals::runs();
+    let mut left = Left::Original;
+    loop {
+        let before = signals::runs();
+        let r = call(left);
+        if r >= 0 || sys::errno() != libc::EINTR {
+            return Some(r);
+        }
+        let Some(sig) = signals::resumable(first, before) else {
+            return Some(r);
+        };
+        if !{
+            let _keep = ErrnoGuard::new();
+            includes_tcp()
+        } {
+            return Some(r);
+        }
+        if let (Some(timeout), Some(start)) = (timeout_ms, start) {
+            let spent = sys::monotonic_ms().saturating_sub(start);
+            if spent >= timeout {
+                return None;
+            }
+            left = Left::Ms(timeout - spent);
+        }
+        crate::log!("{what} interrupted by SIG{}, resumed", signal_name(sig));
+    }
+}
+
+/// Whether `fd` is a TCP socket by the table and, right now, by the kernel.
+pub fn is_tcp(fd: c_int) -> bool {
+    fdtable::get(fd) & fdtable::TCP != 0 && sys::is_tcp_socket(fd)
+}

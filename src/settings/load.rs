@@ -1,0 +1,168 @@
+//! Where settings come from: the environment and the config file, with the
+//! secure-execution rule (setuid, setgid, file capabilities: the kernel sets
+//! AT_SECURE) that an unprivileged user must not steer a privileged process.
+
+use super::{build, Layer, Settings, DEFAULT_CONFIG, LEGACY_KEYS};
+use std::io::Read;
+use std::os::unix::fs::MetadataExt;
+
+/// The config file is small; anything past this is not read.
+const MAX_CONFIG_BYTES: u64 = 64 * 1024;
+
+/// Loads the settings for this process, with one line per problem found.
+pub fn load() -> (Settings, Vec<String>) {
+    // SAFETY: getauxval has no preconditions.
+    let secure = unsafe { libc::getauxval(libc::AT_SECURE) } != 0;
+    let mut warnings = Vec::new();
+
+    let env = if secure { Vec::new() } else { environment() };
+    let chosen = env.iter().find(|(k, _)| k == "SOCKFIX_CONFIG").map(|(_, v)| v.as_str());
+    let path = chosen.unwrap_or(DEFAULT_CONFIG);
+
+    let mut layers = vec![Layer { source: "environment".into(), pairs: env.clone() }];
+    if let Some(text) = read_config(path, secure, chosen.is_some(), &mut warnings) {
+        let pairs = parse_config(&text, path, &mut warnings);
+        layers.push(Layer { source: path.to_string(), pairs });
+    }
+    let settings = build(&layers, &mut warnings);
+    (settings, warnings)
+}
+
+/// The environment variables sockfix reads: SOCKFIX_* and libkeepalive's.
+fn environment() -> Vec<(String, String)> {
+    std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .filter(|(k, _)| k.starts_with("SOCKFIX_") || LEGACY_KEYS.contains(&k.as_str()))
+        .collect()
+}
+
+/// The config file's text. In secure execution only a file owned by root and
+/// writable by nobody else is trusted. A missing default file is normal; a
+/// file that was asked for and cannot be read is reported.
+fn read_config(path: &str, secure: bool, explicit: bool, warnings: &mut Vec<String>) -> Option<String> {
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) => {
+            if explicit || e.kind() != std::io::ErrorKind::NotFound {
+                warnings.push(format!("config file {path}: {e}; using the environment and defaults"));
+            }
+            return None;
+        }
+    };
+    let meta = file.metadata().ok()?;
+    if secure && (meta.uid() != 0 || meta.mode() & 0o022 != 0) {
+        warnings.push(format!(
+            "config file {path}: ignored in a setuid/setgid program: not owned by root or writable by others"
+        ));
+        return None;
+    }
+    let mut text = String::new();
+    if let Err(e) = file.take(MAX_CONFIG_BYTES).read_to_string(&mut text) {
+        warnings.push(format!("config file {path}: {e}; using the environment and defaults"));
+        return None;
+    }
+    Some(text)
+}
+
+/// `KEY=VALUE` lines, as in a shell or systemd EnvironmentFile: blank lines
+/// and `#` comments are skipped, `export ` is allowed, quotes around the
+/// value are removed.
+pub fn parse_config(text: &str, path: &str, warnings: &mut Vec<String>) -> Vec<(String, String)> {
+    let mut pairs = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if line.starts_with('[') {
+            warnings.push(format!(
+                "{path}:{}: sections such as {line} are not supported by this version of sockfix; the rest of the file is ignored",
+                number + 1
+            ));
+            break;
+        }
+        let line = line.strip_prefix("export ").unwrap_or(line);
+        match line.split_once('=') {
+            Some((key, value)) if !key.trim().is_empty() => {
+                pairs.push((key.trim().to_string(), unquote(value.trim()).to_string()));
+            }
+            _ => warnings.push(format!("{path}:{}: not KEY=VALUE: {line}; ignored", number + 1)),
+        }
+    }
+    pairs
+}
+
+fn unquote(value: &str) -> &str {
+    for q in ['"', '\''] {
+        if let Some(inner) = value.strip_prefix(q).and_then(|v| v.strip_suffix(q)) {
+            return inner;
+        }
+    }
+    value
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_lines() {
+        let text = "# sockfix\n\nSOCKFIX_KEEPIDLE=60s\nexport SOCKFIX_KEEPCNT = 4\nSOCKFIX_LOG=\"/tmp/a b\"\n\
+                    KEEPINTVL='3'\nnonsense\n=5\n";
+        let mut w = Vec::new();
+        let pairs = parse_config(text, "/etc/sockfix.conf", &mut w);
+        let want: Vec<(String, String)> = [
+            ("SOCKFIX_KEEPIDLE", "60s"),
+            ("SOCKFIX_KEEPCNT", "4"),
+            ("SOCKFIX_LOG", "/tmp/a b"),
+            ("KEEPINTVL", "3"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        assert_eq!(pairs, want);
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(w[0].starts_with("/etc/sockfix.conf:7: not KEY=VALUE"));
+    }
+
+    #[test]
+    fn sections_stop_the_global_part() {
+        let mut w = Vec::new();
+        let pairs = parse_config("SOCKFIX_KEEPIDLE=60\n[dest 10.0.0.0/8]\nSOCKFIX_KEEPIDLE=5\n", "f", &mut w);
+        assert_eq!(pairs.len(), 1);
+        assert_eq!(w.len(), 1);
+        assert!(w[0].contains("not supported"));
+    }
+
+    #[test]
+    fn explicit_missing_config_is_reported() {
+        let mut w = Vec::new();
+        assert!(read_config("/nonexistent/sockfix.conf", false, true, &mut w).is_none());
+        assert_eq!(w.len(), 1);
+        let mut w = Vec::new();
+        assert!(read_config("/nonexistent/sockfix.conf", false, false, &mut w).is_none());
+        assert!(w.is_empty());
+    }
+
+    #[test]
+    fn secure_execution_trusts_only_root_owned_unwritable_files() {
+        let dir = std::env::temp_dir().join(format!("sockfix-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("conf");
+        std::fs::write(&path, "SOCKFIX_KEEPIDLE=33\n").unwrap();
+        let p = path.to_str().unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        let owned_by_root = std::fs::metadata(&path).unwrap().uid() == 0;
+
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let mut w = Vec::new();
+        assert_eq!(read_config(p, true, false, &mut w).is_some(), owned_by_root, "{w:?}");
+
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let mut w = Vec::new();
+        assert!(read_config(p, true, false, &mut w).is_none());
+        assert_eq!(w.len(), 1);
+        assert!(read_config(p, false, false, &mut Vec::new()).is_some());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,191 @@
+//! Knowing which signal interrupted a call.
+//!
+//! EINTR does not say which signal caused it, and a SIGINT must still stop
+//! a blocked read while a SIGWINCH must not. So every handler the program
+//! installs (with sigaction, signal, bsd_signal or sysv_signal) is wrapped:
+//! the kernel gets our trampoline, which counts the run on this thread
+//! (signals in SOCKFIX_EINTR_PASS apart from the others) and calls the
+//! program's handler with the same arguments. A signal that interrupts a
+//! blocking call runs its handler on the interrupted thread before the call
+//! returns, so a thread-local count taken before the call tells afterwards
+//! exactly which kinds of signal interrupted it.
+//!
+//! The program never sees the trampoline: sigaction() and signal() answer
+//! with its own handler and flags. SA_RESETHAND needs nothing: the kernel
+//! resets the disposition itself and sigaction() reports SIG_DFL. Synchronous
+//! fault signals (SEGV, BUS, FPE, ILL, TRAP, SYS) are never wrapped: they
+//! cannot interrupt a blocking call, and their handlers often inspect the
+//! faulting context with no stack to spare.
+
+use crate::real;
+use core::cell::Cell;
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+use libc::{c_int, c_void, sighandler_t, siginfo_t, SIG_DFL, SIG_ERR, SIG_IGN};
+
+const NSIG: usize = 65;
+
+/// The program's own disposition for one signal, while ours is installed.
+struct Slot {
+    handler: AtomicUsize,
+    /// The program did not ask for SA_SIGINFO; we added it for ourselves.
+    added_siginfo: AtomicBool,
+}
+
+static SLOTS: [Slot; NSIG] =
+    [const { Slot { handler: AtomicUsize::new(SIG_DFL), added_siginfo: AtomicBool::new(false) } }; NSIG];
+
+thread_local! {
+    /// Handler runs on this thread: those of passing signals in the high 32
+    /// bits, all others in the low 32 bits.
+    static RUNS: Cell<u64> = const { Cell::new(0) };
+    /// The last signal whose handler ran on this thread, for the log.
+    static LAST: Cell<c_int> = const { Cell::new(0) };
+}
+
+/// A snapshot of this thread's handler runs.
+#[derive(Clone, Copy)]
+pub struct Runs(u64);
+
+pub fn runs() -> Runs {
+    Runs(RUNS.try_with(Cell::get).unwrap_or(0))
+}
+
+/// Decides whether a call interrupted by EINTR may be resumed: yes when,
+/// since `before` (taken just before this attempt), a handler of a signal
+/// that must not interrupt ran on this thread, and no passing signal's
+/// handler ran since `first` (taken before the first attempt). Returns the
+/// signal to name in the log. Anything else, including an EINTR with no
+/// handler run we know of, is left to the program.
+pub fn resumable(first: Runs, before: Runs) -> Option<c_int> {
+    let now = runs().0;
+    let pass_ran = now >> 32 != first.0 >> 32;
+    let other_ran = now as u32 != before.0 as u32;
+    (other_ran && !pass_ran).then(|| LAST.try_with(Cell::get).unwrap_or(0))
+}
+
+/// Whether a passing signal's handler ran on this thread since `first`.
+pub fn pass_ran_since(first: Runs) -> bool {
+    runs().0 >> 32 != first.0 >> 32
+}
+
+extern "C" fn trampoline(sig: c_int, info: *mut siginfo_t, ctx: *mut c_void) {
+    let pass = crate::settings_ready().map_or(true, |s| s.passes(sig));
+    let _ = RUNS.try_with(|r| {
+        let v = r.get();
+        let hi = (v >> 32).wrapping_add(u64::from(pass)) << 32;
+        let lo = (v as u32).wrapping_add(u32::from(!pass)) as u64;
+        r.set(hi | lo);
+    });
+    let _ = LAST.try_with(|l| l.set(sig));
+    let handler = slot(sig).map_or(SIG_DFL, |s| s.handler.load(Relaxed));
+    if handler != SIG_DFL && handler != SIG_IGN && handler != SIG_ERR {
+        // SAFETY: `handler` is a function the program installed for this
+        // signal. It is called with the three arguments of an SA_SIGINFO
+        // handler; a one-argument handler ignores the other two, as every
+        // Linux C calling convention allows.
+        let f: extern "C" fn(c_int, *mut siginfo_t, *mut c_void) = unsafe { core::mem::transmute(handler) };
+        f(sig, info, ctx);
+    }
+}
+
+fn trampoline_addr() -> sighandler_t {
+    trampoline as extern "C" fn(c_int, *mut siginfo_t, *mut c_void) as sighandler_t
+}
+
+fn slot(sig: c_int) -> Option<&'static Slot> {
+    SLOTS.get(usize::try_from(sig).ok()?)
+}
+
+/// Whether handlers for `sig` are wrapped: only when EINTR resumption is on.
+fn wraps(sig: c_int) -> bool {
+    let on = crate::settings_ready().is_some_and(|s| s.eintr);
+    let never = [libc::SIGKILL, libc::SIGSTOP, libc::SIGSEGV, libc::SIGBUS, libc::SIGFPE, libc::SIGILL, libc::SIGTRAP, libc::SIGSYS];
+    on && (1..NSIG as c_int).contains(&sig) && !never.contains(&sig)
+}
+
+fn is_function(h: sighandler_t) -> bool {
+    h != SIG_DFL && h != SIG_IGN && h != SIG_ERR
+}
+
+/// sigaction(), with the program's handler wrapped and its own disposition
+/// reported back in `old`.
+///
+/// # Safety
+/// As sigaction(2): `act` and `old` are null or valid.
+pub unsafe fn sigaction(sig: c_int, act: *const libc::sigaction, old: *mut libc::sigaction) -> c_int {
+    let Some(slot) = slot(sig).filter(|_| wraps(sig)) else {
+        return real::sigaction(sig, act, old);
+    };
+    let prev = (slot.handler.load(Relaxed), slot.added_siginfo.load(Relaxed));
+    let r = match act.as_ref() {
+        None => real::sigaction(sig, act, old),
+        Some(a) if !is_function(a.sa_sigaction) => {
+            let r = real::sigaction(sig, act, old);
+            if r == 0 {
+                slot.handler.store(a.sa_sigaction, Relaxed);
+            }
+            r
+        }
+        Some(a) => {
+            let mut ours = *a;
+            ours.sa_sigaction = trampoline_addr();
+            ours.sa_flags |= libc::SA_SIGINFO;
+            // The slot is filled first: the signal may arrive the moment the
+            // trampoline is installed.
+            slot.handler.store(a.sa_sigaction, Relaxed);
+            slot.added_siginfo.store(a.sa_flags & libc::SA_SIGINFO == 0, Relaxed);
+            let r = real::sigaction(sig, &ours, old);
+            if r != 0 {
+                slot.handler.store(prev.0, Relaxed);
+                slot.added_siginfo.store(prev.1, Relaxed);
+            }
+            r
+        }
+    };
+    if let (0, Some(old)) = (r, old.as_mut()) {
+        if old.sa_sigaction == trampoline_addr() {
+            old.sa_sigaction = prev.0;
+            if prev.1 {
+                old.sa_flags &= !libc::SA_SIGINFO;
+            }
+        }
+    }
+    r
+}
+
+/// signal() and its BSD and System V twins: `install` is libc's own, so its
+/// flags (SA_RESTART, SA_RESETHAND, siginterrupt's choice) stay exactly
+/// libc's; only the handler address is ours.
+pub fn signal_via(
+    install: unsafe fn(c_int, sighandler_t) -> sighandler_t,
+    sig: c_int,
+    handler: sighandler_t,
+) -> sighandler_t {
+    let Some(slot) = slot(sig).filter(|_| wraps(sig) && handler != SIG_ERR) else {
+        // SAFETY: passing the program's own arguments through.
+        return unsafe { install(sig, handler) };
+    };
+    let prev = slot.handler.load(Relaxed);
+    let r = if is_function(handler) {
+        slot.handler.store(handler, Relaxed);
+        slot.added_siginfo.store(false, Relaxed);
+        // SAFETY: installs our trampoline, a valid handler for any signal.
+        let r = unsafe { install(sig, trampoline_addr()) };
+        if r == SIG_ERR {
+            slot.handler.store(prev, Relaxed);
+        }
+        r
+    } else {
+        // SAFETY: SIG_DFL or SIG_IGN, the program's own choice.
+        let r = unsafe { install(sig, handler) };
+        if r != SIG_ERR {
+            slot.handler.store(handler, Relaxed);
+        }
+        r
+    };
+    if r == trampoline_addr() {
+        prev
+    } else {
+        r
+    }
+}

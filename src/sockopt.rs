@@ -1,0 +1,161 @@
+//! The socket options sockfix applies to a connection: keepalive and its
+//! timers, TCP_USER_TIMEOUT, and TCP_SYNCNT for a non-blocking connect with
+//! a connect timeout. Each is skipped when the application set it itself.
+//!
+//! The first TCP-level option set doubles as the check that the socket really
+//! is TCP: on a UDP, UNIX or raw socket (or a pipe behind a reused fd number)
+//! it fails and nothing at all has been changed. Only when no TCP-level
+//! option is due does the check cost a syscall of its own.
+
+use crate::fdtable as ft;
+use crate::settings::Settings;
+use crate::sys;
+use core::fmt;
+use libc::c_int;
+
+const MAX_OPTIONS: usize = 6;
+
+#[derive(Clone, Copy)]
+struct Opt {
+    level: c_int,
+    name: c_int,
+    value: c_int,
+    label: &'static str,
+}
+
+/// What was applied, for the log line ("SO_KEEPALIVE=1 TCP_KEEPIDLE=15").
+pub struct Applied {
+    opts: [Option<Opt>; MAX_OPTIONS],
+}
+
+impl fmt::Display for Applied {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        let mut any = false;
+        for o in self.opts.iter().flatten() {
+            write!(f, "{}{}={}", if any { " " } else { "" }, o.label, o.value)?;
+            any = true;
+        }
+        if !any {
+            f.write_str("no options (all set by the program or turned off)")?;
+        }
+        Ok(())
+    }
+}
+
+/// Applies the settings to `fd` before connect (or after accept). `entry` is
+/// the fd's table entry, whose APP_ flags name the options to leave alone.
+/// Returns None, having changed nothing, when `fd` is not a TCP socket.
+pub fn apply(fd: c_int, entry: u32, s: &Settings, syn_retries: Option<c_int>) -> Option<Applied> {
+    let tcp = libc::IPPROTO_TCP;
+    let mut due: [Option<Opt>; MAX_OPTIONS] = [None; MAX_OPTIONS];
+    let mut n = 0;
+    let mut want = |flag: u32, level, name, value, label| {
+        if entry & flag == 0 {
+            if let Some(slot) = due.get_mut(n) {
+                *slot = Some(Opt { level, name, value, label });
+                n += 1;
+            }
+        }
+    };
+    // TCP-level options first: the first one is the TCP check.
+    if s.keepalive {
+        want(ft::APP_KEEPIDLE, tcp, libc::TCP_KEEPIDLE, s.keepidle_s, "TCP_KEEPIDLE");
+        want(ft::APP_KEEPINTVL, tcp, libc::TCP_KEEPINTVL, s.keepintvl_s, "TCP_KEEPINTVL");
+        want(ft::APP_KEEPCNT, tcp, libc::TCP_KEEPCNT, s.keepcnt, "TCP_KEEPCNT");
+    }
+    if let Some(ms) = s.user_timeout_ms {
+        want(ft::APP_USER_TIMEOUT, tcp, libc::TCP_USER_TIMEOUT, ms, "TCP_USER_TIMEOUT");
+    }
+    if let Some(count) = syn_retries {
+        want(ft::APP_SYNCNT, tcp, libc::TCP_SYNCNT, count, "TCP_SYNCNT");
+    }
+    if s.keepalive {
+        want(ft::APP_KEEPALIVE, libc::SOL_SOCKET, libc::SO_KEEPALIVE, 1, "SO_KEEPALIVE");
+    }
+
+    let _keep = sys::ErrnoGuard::new();
+    let mut applied = Applied { opts: [None; MAX_OPTIONS] };
+    let mut checked = false;
+    for (i, opt) in due.iter().enumerate() {
+        let Some(o) = opt else { continue };
+        if !checked && o.level != tcp && !sys::is_tcp_socket(fd) {
+            return None;
+        }
+        let ok = sys::setsockopt_int(fd, o.level, o.name, o.value);
+        if !checked && !ok {
+            return None;
+        }
+        checked = true;
+        if ok {
+            if let Some(slot) = applied.opts.get_mut(i) {
+                *slot = Some(*o);
+            }
+        }
+    }
+    if !checked && !sys::is_tcp_socket(fd) {
+        return None;
+    }
+    Some(applied)
+}
+
+/// The TCP_SYNCNT that keeps a connect trying for at least `timeout_ms`:
+/// with the initial 1 s retransmission timeout doubling each time, n
+/// retries give up after 2^(n+1) - 1 seconds (3, 7, 15, 31, 63, 127 s...).
+pub fn syn_retries_for(timeout_ms: u64) -> c_int {
+    let mut n: u32 = 1;
+    while n < 30 && ((1u64 << (n + 1)) - 1) * 1000 < timeout_ms {
+        n += 1;
+    }
+    n.min(127) as c_int
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn syn_retries_cover_the_timeout() {
+        assert_eq!(syn_retries_for(1000), 1);
+        assert_eq!(syn_retries_for(3000), 1);
+        assert_eq!(syn_retries_for(3001), 2);
+        assert_eq!(syn_retries_for(60_000), 5);
+        assert_eq!(syn_retries_for(u32::MAX as u64), 22);
+    }
+
+    fn socket(domain: c_int, ty: c_int) -> c_int {
+        let fd = unsafe { libc::socket(domain, ty, 0) };
+        assert!(fd >= 0);
+        fd
+    }
+
+    #[test]
+    fn applies_to_tcp_and_skips_what_the_program_set() {
+        let fd = socket(libc::AF_INET, libc::SOCK_STREAM);
+        let s = Settings { user_timeout_ms: Some(30_000), ..Settings::default() };
+        let applied = apply(fd, ft::APP_KEEPIDLE, &s, None).expect("tcp");
+        let text = applied.to_string();
+        assert_eq!(text, "TCP_KEEPINTVL=15 TCP_KEEPCNT=9 TCP_USER_TIMEOUT=30000 SO_KEEPALIVE=1");
+        assert_eq!(sys::getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_KEEPALIVE), Some(1));
+        assert_eq!(sys::getsockopt_int(fd, libc::IPPROTO_TCP, libc::TCP_KEEPCNT), Some(9));
+        assert_eq!(sys::getsockopt_int(fd, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE), Some(7200));
+        unsafe { libc::close(fd) };
+    }
+
+    #[test]
+    fn leaves_other_sockets_and_errno_untouched() {
+        for (domain, ty) in [(libc::AF_INET, libc::SOCK_DGRAM), (libc::AF_UNIX, libc::SOCK_STREAM)] {
+            let fd = socket(domain, ty);
+            sys::set_errno(1234);
+            assert!(apply(fd, 0, &Settings::default(), None).is_none());
+            assert_eq!(sys::errno(), 1234);
+            assert_eq!(sys::getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_KEEPALIVE), Some(0));
+            unsafe { libc::close(fd) };
+        }
+        // With only SO_KEEPALIVE due, the check is a syscall of its own.
+        let fd = socket(libc::AF_INET, libc::SOCK_DGRAM);
+        let all_tcp = ft::APP_KEEPIDLE | ft::APP_KEEPINTVL | ft::APP_KEEPCNT;
+        assert!(apply(fd, all_tcp, &Settings::default(), None).is_none());
+        assert_eq!(sys::getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_KEEPALIVE), Some(0));
+        unsafe { libc::close(fd) };
+    }
+}

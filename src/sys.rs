@@ -1,0 +1,170 @@
+//! The system calls sockfix makes for itself.
+//!
+//! They are raw `syscall()`s, never libc wrappers: `libc::setsockopt` called
+//! from inside this library would land in our own `setsockopt` hook and be
+//! recorded as the application's. Every helper here is allocation-free and
+//! async-signal-safe. `libc::syscall` sets errno on failure, so callers that
+//! run inside a hook keep an [`ErrnoGuard`].
+
+use core::mem::{size_of, MaybeUninit};
+use libc::{c_int, c_long, c_void, socklen_t};
+
+pub fn errno() -> c_int {
+    // SAFETY: __errno_location always returns this thread's errno slot.
+    unsafe { *libc::__errno_location() }
+}
+
+pub fn set_errno(value: c_int) {
+    // SAFETY: as above.
+    unsafe { *libc::__errno_location() = value }
+}
+
+/// Restores errno when dropped, so sockfix's own syscalls never leak into
+/// what the application sees.
+pub struct ErrnoGuard(c_int);
+
+impl ErrnoGuard {
+    pub fn new() -> Self {
+        ErrnoGuard(errno())
+    }
+}
+
+impl Drop for ErrnoGuard {
+    fn drop(&mut self) {
+        set_errno(self.0)
+    }
+}
+
+pub fn setsockopt_int(fd: c_int, level: c_int, name: c_int, value: c_int) -> bool {
+    let len = size_of::<c_int>() as socklen_t;
+    // SAFETY: the kernel reads `len` bytes from a live c_int.
+    let r = unsafe { libc::syscall(libc::SYS_setsockopt, fd, level, name, &value as *const c_int, len) };
+    r == 0
+}
+
+pub fn getsockopt_int(fd: c_int, level: c_int, name: c_int) -> Option<c_int> {
+    let mut value: c_int = 0;
+    let mut len = size_of::<c_int>() as socklen_t;
+    // SAFETY: the kernel writes at most `len` bytes into a live c_int.
+    let r = unsafe {
+        libc::syscall(libc::SYS_getsockopt, fd, level, name, &mut value as *mut c_int, &mut len as *mut socklen_t)
+    };
+    (r == 0).then_some(value)
+}
+
+/// `SO_RCVTIMEO` / `SO_SNDTIMEO` in milliseconds (0: none).
+pub fn socket_timeout_ms(fd: c_int, name: c_int) -> Option<u64> {
+    let mut tv = MaybeUninit::<libc::timeval>::zeroed();
+    let mut len = size_of::<libc::timeval>() as socklen_t;
+    // SAFETY: the kernel writes at most `len` bytes into the timeval.
+    let r = unsafe {
+        libc::syscall(libc::SYS_getsockopt, fd, libc::SOL_SOCKET, name, tv.as_mut_ptr(), &mut len as *mut socklen_t)
+    };
+    if r != 0 {
+        return None;
+    }
+    // SAFETY: zero-initialised, then filled by the kernel.
+    let tv = unsafe { tv.assume_init() };
+    let secs = u64::try_from(tv.tv_sec).unwrap_or(0);
+    let usecs = u64::try_from(tv.tv_usec).unwrap_or(0);
+    Some(secs.saturating_mul(1000).saturating_add(usecs.div_ceil(1000)))
+}
+
+/// True when `fd` is, right now, a TCP socket (IPv4 or IPv6: only inet does
+/// TCP). This is the re-check made before anything that would change what the
+/// program sees, so a reused fd number can never fool the fd table.
+pub fn is_tcp_socket(fd: c_int) -> bool {
+    getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_PROTOCOL) == Some(libc::IPPROTO_TCP)
+}
+
+pub fn fcntl_getfl(fd: c_int) -> Option<c_int> {
+    // SAFETY: F_GETFL takes no pointer.
+    let r = unsafe { libc::syscall(libc::SYS_fcntl, fd, libc::F_GETFL) };
+    c_int::try_from(r).ok().filter(|v| *v >= 0)
+}
+
+pub fn fcntl_setfl(fd: c_int, flags: c_int) -> bool {
+    // SAFETY: F_SETFL takes an integer.
+    unsafe { libc::syscall(libc::SYS_fcntl, fd, libc::F_SETFL, flags as c_long) == 0 }
+}
+
+/// Dissolves a connection attempt: connect() with AF_UNSPEC.
+pub fn disconnect(fd: c_int) {
+    let mut addr: libc::sockaddr = unsafe { core::mem::zeroed() };
+    addr.sa_family = libc::AF_UNSPEC as libc::sa_family_t;
+    let len = size_of::<libc::sockaddr>() as socklen_t;
+    // SAFETY: a valid sockaddr of the given length.
+    unsafe { libc::syscall(libc::SYS_connect, fd, &addr as *const libc::sockaddr, len) };
+}
+
+/// Waits up to `timeout_ms` for `events` on one fd. Not a cancellation point
+/// and not hooked: used for sockfix's own bounded waits.
+pub fn wait_fd(fd: c_int, events: libc::c_short, timeout_ms: u64) -> c_int {
+    let mut pfd = libc::pollfd { fd, events, revents: 0 };
+    let ts = timespec_from_ms(timeout_ms);
+    // SAFETY: one valid pollfd, a valid timespec, no signal mask.
+    let r = unsafe {
+        libc::syscall(libc::SYS_ppoll, &mut pfd as *mut libc::pollfd, 1 as libc::nfds_t, &ts, core::ptr::null::<c_void>(), 0)
+    };
+    r as c_int
+}
+
+pub fn socket_peer(fd: c_int, storage: &mut libc::sockaddr_storage) -> bool {
+    let mut len = size_of::<libc::sockaddr_storage>() as socklen_t;
+    // SAFETY: the kernel writes at most `len` bytes into the storage.
+    let r = unsafe {
+        libc::syscall(libc::SYS_getpeername, fd, storage as *mut libc::sockaddr_storage, &mut len as *mut socklen_t)
+    };
+    r == 0
+}
+
+pub fn getpid() -> c_int {
+    // SAFETY: no arguments. Never cached: fork changes it.
+    unsafe { libc::syscall(libc::SYS_getpid) as c_int }
+}
+
+/// CLOCK_MONOTONIC in milliseconds, through the vDSO (clock_gettime is not
+/// hooked and is async-signal-safe).
+pub fn monotonic_ms() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: a valid timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    (ts.tv_sec as u64).saturating_mul(1000).saturating_add(ts.tv_nsec as u64 / 1_000_000)
+}
+
+pub fn realtime() -> libc::timespec {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: a valid timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
+    ts
+}
+
+pub fn timespec_from_ms(ms: u64) -> libc::timespec {
+    libc::timespec { tv_sec: (ms / 1000) as libc::time_t, tv_nsec: ((ms % 1000) * 1_000_000) as libc::c_long }
+}
+
+/// A timespec as whole milliseconds, rounded up so a wait is never cut short.
+pub fn ms_from_timespec(ts: &libc::timespec) -> u64 {
+    let secs = u64::try_from(ts.tv_sec).unwrap_or(0);
+    let nanos = u64::try_from(ts.tv_nsec).unwrap_or(0);
+    secs.saturating_mul(1000).saturating_add(nanos.div_ceil(1_000_000))
+}
+
+pub fn write_all(fd: c_int, mut bytes: &[u8]) {
+    while !bytes.is_empty() {
+        // SAFETY: writes from a live slice.
+        let r = unsafe { libc::syscall(libc::SYS_write, fd, bytes.as_ptr(), bytes.len()) };
+        if r <= 0 {
+            if r < 0 && errno() == libc::EINTR {
+                continue;
+            }
+            return;
+        }
+        bytes = bytes.get(r as usize..).unwrap_or(&[]);
+    }
+}
+
+pub fn close(fd: c_int) {
+    // SAFETY: closes an fd this library opened itself.
+    unsafe { libc::syscall(libc::SYS_close, fd) };
+}
