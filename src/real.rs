@@ -4,48 +4,45 @@
 //! that runs before the constructor (another library's constructor may
 //! connect first) resolves its own symbol on the spot; that is the only lazy
 //! path and it ends once the constructor has run. A symbol that libc does not
-//! have (an old glibc without `close_range`, say) is normal: its slot is
-//! marked missing and a call fails with ENOSYS, which only happens if the
-//! program found the function somewhere we did not.
+//! have (an old glibc without `__ppoll_chk`, say) is normal: its slot gets a
+//! stub that fails with ENOSYS, which only runs if the program found the
+//! function somewhere we did not. Either way the hot path is one load and an
+//! indirect jump.
 
-use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering::Relaxed};
 use libc::{c_char, c_int, c_void};
-
-const UNRESOLVED: usize = 0;
-const MISSING: usize = 1;
 
 pub struct Sym {
     name: &'static [u8], // NUL-terminated
-    addr: AtomicUsize,
+    /// The function to call: until resolved, our own `lazy::` resolver of
+    /// the same type, so a call never needs to test for "not yet".
+    addr: AtomicPtr<()>,
 }
 
 impl Sym {
-    const fn new(name: &'static [u8]) -> Sym {
-        Sym { name, addr: AtomicUsize::new(UNRESOLVED) }
+    const fn new(name: &'static [u8], lazy: *mut ()) -> Sym {
+        Sym { name, addr: AtomicPtr::new(lazy) }
     }
 
-    /// The function's address, or None when libc does not have it.
     #[inline(always)]
-    pub fn get(&self) -> Option<usize> {
-        match self.addr.load(Relaxed) {
-            UNRESOLVED => self.resolve(),
-            MISSING => None,
-            addr => Some(addr),
-        }
+    fn current(&self) -> *mut () {
+        self.addr.load(Relaxed)
     }
 
+    /// Looks the symbol up and stores it, or `missing` (a stub of the same
+    /// type) when libc does not have it.
     #[cold]
-    fn resolve(&self) -> Option<usize> {
-        let addr = lookup(self.name);
-        self.addr.store(addr.unwrap_or(MISSING), Relaxed);
+    fn resolve(&self, missing: *mut ()) -> *mut () {
+        let addr = lookup(self.name).map_or(missing, |a| a as *mut ());
+        self.addr.store(addr, Relaxed);
         addr
     }
 }
 
-/// RTLD_NEXT, guarded against finding ourselves: if the library is loaded
-/// twice, or the loader's search order puts us after our own caller, the
-/// "next" definition can be one of our hooks, and calling it would recurse
-/// forever. Then libc itself is asked.
+/// RTLD_NEXT, guarded against finding ourselves: if the loader's search
+/// order ever puts this library after its own caller, the "next" definition
+/// is one of our hooks, and calling it would recurse forever. Then libc
+/// itself is asked.
 fn lookup(name: &'static [u8]) -> Option<usize> {
     let name = name.as_ptr() as *const c_char;
     // SAFETY: `name` is NUL-terminated; dlsym has no other precondition.
@@ -63,54 +60,97 @@ fn lookup(name: &'static [u8]) -> Option<usize> {
     (addr != 0 && !is_ours(addr)).then_some(addr)
 }
 
-fn object_base(addr: usize) -> usize {
-    let mut info = core::mem::MaybeUninit::<libc::Dl_info>::zeroed();
-    // SAFETY: dladdr fills the Dl_info it is given.
-    if unsafe { libc::dladdr(addr as *const c_void, info.as_mut_ptr()) } == 0 {
-        return 0;
-    }
-    // SAFETY: filled by a successful dladdr.
-    unsafe { info.assume_init() }.dli_fbase as usize
-}
+/// The address range of this library's own segments, found once with
+/// dl_iterate_phdr (dladdr would scan libc's whole symbol table per call).
+static OWN_START: AtomicUsize = AtomicUsize::new(0);
+static OWN_END: AtomicUsize = AtomicUsize::new(0);
 
 fn is_ours(addr: usize) -> bool {
-    let own = object_base(is_ours as fn(usize) -> bool as usize);
-    own != 0 && object_base(addr) == own
+    if OWN_END.load(Relaxed) == 0 {
+        find_own_range();
+    }
+    (OWN_START.load(Relaxed)..OWN_END.load(Relaxed)).contains(&addr)
 }
 
-/// Declares the real functions: a `Sym` for each in `SYMS`, and a typed
-/// wrapper `real::name(args)` that calls it, or fails with ENOSYS (returning
-/// -1, or SIG_ERR for the signal() family) when libc does not have it.
+fn find_own_range() {
+    unsafe extern "C" fn visit(info: *mut libc::dl_phdr_info, _size: libc::size_t, _data: *mut c_void) -> c_int {
+        let here = find_own_range as fn() as usize;
+        // SAFETY: the loader passes a valid dl_phdr_info with dlpi_phnum
+        // program headers at dlpi_phdr.
+        let info = &*info;
+        let phdrs = core::slice::from_raw_parts(info.dlpi_phdr, usize::from(info.dlpi_phnum));
+        let base = info.dlpi_addr as usize;
+        let (mut start, mut end) = (usize::MAX, 0);
+        for ph in phdrs.iter().filter(|ph| ph.p_type == libc::PT_LOAD) {
+            start = start.min(base.wrapping_add(ph.p_vaddr as usize));
+            end = end.max(base.wrapping_add(ph.p_vaddr as usize).wrapping_add(ph.p_memsz as usize));
+        }
+        if (start..end).contains(&here) {
+            OWN_START.store(start, Relaxed);
+            OWN_END.store(end, Relaxed);
+            return 1;
+        }
+        0
+    }
+    // SAFETY: `visit` matches the callback type and keeps no pointers.
+    unsafe { libc::dl_iterate_phdr(Some(visit), core::ptr::null_mut()) };
+}
+
+/// Declares the real functions: a `Sym` for each in `SYMS`, a typed wrapper
+/// `real::name(args)` that calls it, and a stub for when libc lacks it that
+/// fails with ENOSYS (returning -1, or SIG_ERR for the signal() family).
 macro_rules! real_functions {
     ($( $name:ident ( $($arg:ident : $ty:ty),* ) -> $ret:ty; )*) => {
         #[allow(non_snake_case)]
         pub struct Syms { $( pub $name: Sym, )* }
 
         pub static SYMS: Syms = Syms {
-            $( $name: Sym::new(concat!(stringify!($name), "\0").as_bytes()), )*
+            $( $name: Sym::new(concat!(stringify!($name), "\0").as_bytes(), lazy::$name as *mut ()), )*
         };
 
         /// Resolves every symbol; called once from the constructor.
         pub fn resolve_all() {
-            $( let _ = SYMS.$name.get(); )*
+            $( SYMS.$name.resolve(missing::$name as *mut ()); )*
+        }
+
+        /// What each slot holds until it is resolved: first calls before
+        /// the constructor resolve the symbol, then call it.
+        mod lazy {
+            use super::*;
+            $(
+                #[cold]
+                pub unsafe extern "C" fn $name($($arg: $ty),*) -> $ret {
+                    type F = unsafe extern "C" fn($($ty),*) -> $ret;
+                    let addr = SYMS.$name.resolve(missing::$name as *mut ());
+                    // SAFETY: as in real::$name.
+                    let f: F = core::mem::transmute(addr);
+                    f($($arg),*)
+                }
+            )*
+        }
+
+        mod missing {
+            use super::*;
+            $(
+                #[allow(unused_variables)]
+                pub unsafe extern "C" fn $name($($arg: $ty),*) -> $ret {
+                    crate::sys::set_errno(libc::ENOSYS);
+                    (-1i64) as $ret
+                }
+            )*
         }
 
         $(
             #[allow(dead_code)]
             #[inline(always)]
             pub unsafe fn $name($($arg: $ty),*) -> $ret {
-                match SYMS.$name.get() {
-                    Some(addr) => {
-                        // SAFETY: `addr` is libc's definition of this very
-                        // function, whose C prototype is the one declared here.
-                        let f: unsafe extern "C" fn($($ty),*) -> $ret = core::mem::transmute(addr);
-                        f($($arg),*)
-                    }
-                    None => {
-                        crate::sys::set_errno(libc::ENOSYS);
-                        (-1i64) as $ret
-                    }
-                }
+                type F = unsafe extern "C" fn($($ty),*) -> $ret;
+                let addr = SYMS.$name.current();
+                // SAFETY: `addr` is libc's definition of this very function,
+                // whose C prototype is the one declared here, or our resolver
+                // or stub of the same type.
+                let f: F = core::mem::transmute(addr);
+                f($($arg),*)
             }
         )*
     };

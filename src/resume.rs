@@ -24,17 +24,18 @@ pub fn eintr_enabled() -> bool {
     crate::settings_ready().is_some_and(|s| s.eintr)
 }
 
-/// Runs a blocking read or write `call` on `fd`, resuming it after EINTR.
+/// Whether `fd` may need resuming: the table marks it TCP. The hooks test
+/// this first and otherwise tail-call libc, so the fast path is one load.
 #[inline(always)]
-pub fn io(fd: c_int, dir: Dir, what: &'static str, mut call: impl FnMut() -> isize) -> isize {
-    let entry = fdtable::get(fd);
-    if entry & fdtable::TCP == 0 {
-        return call();
-    }
-    io_on_tcp(fd, entry, dir, what, &mut call)
+pub fn tracked(fd: c_int) -> bool {
+    fdtable::get(fd) & fdtable::TCP != 0
 }
 
-fn io_on_tcp(fd: c_int, entry: u32, dir: Dir, what: &str, call: &mut dyn FnMut() -> isize) -> isize {
+/// Runs a blocking read or write `call` on a tracked `fd`, resuming it after
+/// EINTR.
+#[inline(never)]
+pub fn io(fd: c_int, dir: Dir, what: &str, mut call: impl FnMut() -> isize) -> isize {
+    let entry = fdtable::get(fd);
     if !eintr_enabled() {
         return call();
     }

@@ -1,32 +1,48 @@
-//! Reads and writes: resumed after EINTR on TCP sockets (resume::io).
+//! Reads and writes: resumed after EINTR on TCP sockets (resume::io). Any
+//! other fd costs one table load before the call goes to libc.
 
 use crate::real;
-use crate::resume::{io, Dir};
+use crate::resume::{io, tracked, Dir};
 use libc::{c_int, c_void, iovec, msghdr, size_t, sockaddr, socklen_t, ssize_t};
 
 #[no_mangle]
 pub unsafe extern "C" fn read(fd: c_int, buf: *mut c_void, n: size_t) -> ssize_t {
-    io(fd, Dir::Read, "read", || real::read(fd, buf, n))
+    if !tracked(fd) {
+        return real::read(fd, buf, n);
+    }
+    io(fd, Dir::Read, "read", move || real::read(fd, buf, n))
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn __read_chk(fd: c_int, buf: *mut c_void, n: size_t, buflen: size_t) -> ssize_t {
-    io(fd, Dir::Read, "read", || real::__read_chk(fd, buf, n, buflen))
+    if !tracked(fd) {
+        return real::__read_chk(fd, buf, n, buflen);
+    }
+    io(fd, Dir::Read, "read", move || real::__read_chk(fd, buf, n, buflen))
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn readv(fd: c_int, iov: *const iovec, count: c_int) -> ssize_t {
-    io(fd, Dir::Read, "readv", || real::readv(fd, iov, count))
+    if !tracked(fd) {
+        return real::readv(fd, iov, count);
+    }
+    io(fd, Dir::Read, "readv", move || real::readv(fd, iov, count))
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn recv(fd: c_int, buf: *mut c_void, n: size_t, flags: c_int) -> ssize_t {
-    io(fd, Dir::Read, "recv", || real::recv(fd, buf, n, flags))
+    if !tracked(fd) {
+        return real::recv(fd, buf, n, flags);
+    }
+    io(fd, Dir::Read, "recv", move || real::recv(fd, buf, n, flags))
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn __recv_chk(fd: c_int, buf: *mut c_void, n: size_t, buflen: size_t, flags: c_int) -> ssize_t {
-    io(fd, Dir::Read, "recv", || real::__recv_chk(fd, buf, n, buflen, flags))
+    if !tracked(fd) {
+        return real::__recv_chk(fd, buf, n, buflen, flags);
+    }
+    io(fd, Dir::Read, "recv", move || real::__recv_chk(fd, buf, n, buflen, flags))
 }
 
 #[no_mangle]
@@ -38,7 +54,10 @@ pub unsafe extern "C" fn recvfrom(
     addr: *mut sockaddr,
     len: *mut socklen_t,
 ) -> ssize_t {
-    io(fd, Dir::Read, "recvfrom", || real::recvfrom(fd, buf, n, flags, addr, len))
+    if !tracked(fd) {
+        return real::recvfrom(fd, buf, n, flags, addr, len);
+    }
+    io(fd, Dir::Read, "recvfrom", move || real::recvfrom(fd, buf, n, flags, addr, len))
 }
 
 #[no_mangle]
@@ -51,27 +70,42 @@ pub unsafe extern "C" fn __recvfrom_chk(
     addr: *mut sockaddr,
     len: *mut socklen_t,
 ) -> ssize_t {
-    io(fd, Dir::Read, "recvfrom", || real::__recvfrom_chk(fd, buf, n, buflen, flags, addr, len))
+    if !tracked(fd) {
+        return real::__recvfrom_chk(fd, buf, n, buflen, flags, addr, len);
+    }
+    io(fd, Dir::Read, "recvfrom", move || real::__recvfrom_chk(fd, buf, n, buflen, flags, addr, len))
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn recvmsg(fd: c_int, msg: *mut msghdr, flags: c_int) -> ssize_t {
-    io(fd, Dir::Read, "recvmsg", || real::recvmsg(fd, msg, flags))
+    if !tracked(fd) {
+        return real::recvmsg(fd, msg, flags);
+    }
+    io(fd, Dir::Read, "recvmsg", move || real::recvmsg(fd, msg, flags))
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn write(fd: c_int, buf: *const c_void, n: size_t) -> ssize_t {
-    io(fd, Dir::Write, "write", || real::write(fd, buf, n))
+    if !tracked(fd) {
+        return real::write(fd, buf, n);
+    }
+    io(fd, Dir::Write, "write", move || real::write(fd, buf, n))
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn writev(fd: c_int, iov: *const iovec, count: c_int) -> ssize_t {
-    io(fd, Dir::Write, "writev", || real::writev(fd, iov, count))
+    if !tracked(fd) {
+        return real::writev(fd, iov, count);
+    }
+    io(fd, Dir::Write, "writev", move || real::writev(fd, iov, count))
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn send(fd: c_int, buf: *const c_void, n: size_t, flags: c_int) -> ssize_t {
-    io(fd, Dir::Write, "send", || real::send(fd, buf, n, flags))
+    if !tracked(fd) {
+        return real::send(fd, buf, n, flags);
+    }
+    io(fd, Dir::Write, "send", move || real::send(fd, buf, n, flags))
 }
 
 #[no_mangle]
@@ -83,10 +117,16 @@ pub unsafe extern "C" fn sendto(
     addr: *const sockaddr,
     len: socklen_t,
 ) -> ssize_t {
-    io(fd, Dir::Write, "sendto", || real::sendto(fd, buf, n, flags, addr, len))
+    if !tracked(fd) {
+        return real::sendto(fd, buf, n, flags, addr, len);
+    }
+    io(fd, Dir::Write, "sendto", move || real::sendto(fd, buf, n, flags, addr, len))
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn sendmsg(fd: c_int, msg: *const msghdr, flags: c_int) -> ssize_t {
-    io(fd, Dir::Write, "sendmsg", || real::sendmsg(fd, msg, flags))
+    if !tracked(fd) {
+        return real::sendmsg(fd, msg, flags);
+    }
+    io(fd, Dir::Write, "sendmsg", move || real::sendmsg(fd, msg, flags))
 }
