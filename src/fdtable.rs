@@ -9,7 +9,10 @@
 //! (`sys::is_tcp_socket`). A stale entry can therefore only cost a syscall,
 //! never a wrong answer. `close` is deliberately not hooked: a vfork child
 //! closing its copy of the fds before exec would otherwise wipe the parent's
-//! entries; instead every call that creates a socket overwrites its entry.
+//! entries; instead every call that creates an fd we care about (socket,
+//! accept, dup) overwrites its entry. (A vfork child that dup2s onto one of
+//! its parent's TCP fd numbers does change the parent's entry: the parent
+//! then loses resumption on that fd, never correctness.)
 
 use core::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use libc::c_int;

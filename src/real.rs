@@ -164,6 +164,11 @@ real_functions! {
     accept(fd: c_int, addr: *mut sockaddr, len: *mut socklen_t) -> c_int;
     accept4(fd: c_int, addr: *mut sockaddr, len: *mut socklen_t, flags: c_int) -> c_int;
     setsockopt(fd: c_int, level: c_int, name: c_int, value: *const c_void, len: socklen_t) -> c_int;
+    dup(fd: c_int) -> c_int;
+    dup2(fd: c_int, to: c_int) -> c_int;
+    dup3(fd: c_int, to: c_int, flags: c_int) -> c_int;
+    fcntl(fd: c_int, cmd: c_int, arg: usize) -> c_int;
+    fcntl64(fd: c_int, cmd: c_int, arg: usize) -> c_int;
 
     read(fd: c_int, buf: *mut c_void, n: size_t) -> ssize_t;
     readv(fd: c_int, iov: *const libc::iovec, n: c_int) -> ssize_t;

@@ -18,6 +18,21 @@ use libc::c_int;
 pub enum Dir {
     Read,
     Write,
+    /// A blocking connect: called again, the kernel goes on waiting for the
+    /// same attempt (or reports how it ended), exactly as SA_RESTART does.
+    Connect,
+}
+
+impl Dir {
+    /// The socket timeout that bounds the call, what to wait for, and the
+    /// errno the kernel gives when that timeout fires.
+    fn timeout(self) -> (c_int, libc::c_short, c_int) {
+        match self {
+            Dir::Read => (libc::SO_RCVTIMEO, libc::POLLIN, libc::EAGAIN),
+            Dir::Write => (libc::SO_SNDTIMEO, libc::POLLOUT, libc::EAGAIN),
+            Dir::Connect => (libc::SO_SNDTIMEO, libc::POLLOUT, libc::EINPROGRESS),
+        }
+    }
 }
 
 pub fn eintr_enabled() -> bool {
@@ -43,7 +58,7 @@ pub fn io(fd: c_int, dir: Dir, what: &str, mut call: impl FnMut() -> isize) -> i
     // set one, note when the call started.
     let timeout_flag = match dir {
         Dir::Read => fdtable::APP_RCVTIMEO,
-        Dir::Write => fdtable::APP_SNDTIMEO,
+        Dir::Write | Dir::Connect => fdtable::APP_SNDTIMEO,
     };
     let start = (entry & timeout_flag != 0).then(sys::monotonic_ms);
     let first = signals::runs();
@@ -60,7 +75,7 @@ pub fn io(fd: c_int, dir: Dir, what: &str, mut call: impl FnMut() -> isize) -> i
         match verdict {
             Verdict::Return => return r,
             Verdict::TimedOut => {
-                sys::set_errno(libc::EAGAIN);
+                sys::set_errno(dir.timeout().2);
                 return -1;
             }
             Verdict::Resume(sig) => log_resumed(fd, what, sig),
@@ -81,25 +96,30 @@ fn decide(fd: c_int, dir: Dir, start: Option<u64>, first: Runs, before: Runs) ->
     if !sys::is_tcp_socket(fd) {
         return Verdict::Return;
     }
-    let (option, events) = match dir {
-        Dir::Read => (libc::SO_RCVTIMEO, libc::POLLIN),
-        Dir::Write => (libc::SO_SNDTIMEO, libc::POLLOUT),
-    };
+    let (option, events, _) = dir.timeout();
     match (sys::socket_timeout_ms(fd, option), start) {
         (None, _) | (Some(0), _) => Verdict::Resume(sig),
         // A timeout we did not see being set: we cannot tell how much is left.
         (Some(_), None) => Verdict::Return,
-        (Some(timeout), Some(start)) => {
-            let left = timeout.saturating_sub(sys::monotonic_ms().saturating_sub(start));
-            // Wait out the rest here: the resumed call would restart the
-            // socket's full timeout.
-            if left == 0 || sys::wait_fd(fd, events, left) == 0 {
-                Verdict::TimedOut
-            } else if signals::pass_ran_since(first) {
-                Verdict::Return
-            } else {
-                Verdict::Resume(sig)
-            }
+        (Some(timeout), Some(start)) => wait_out(fd, events, timeout, start, first, sig),
+    }
+}
+
+/// Waits out the rest of a socket timeout here, because the resumed call
+/// would restart the socket's full timeout: resume once the fd is ready,
+/// time out when the rest has passed, give up on a passing signal.
+fn wait_out(fd: c_int, events: libc::c_short, timeout: u64, start: u64, first: Runs, sig: c_int) -> Verdict {
+    loop {
+        let left = timeout.saturating_sub(sys::monotonic_ms().saturating_sub(start));
+        if left == 0 {
+            return Verdict::TimedOut;
+        }
+        match sys::wait_fd(fd, events, left) {
+            0 => return Verdict::TimedOut,
+            n if n > 0 => return Verdict::Resume(sig),
+            _ if sys::errno() != libc::EINTR => return Verdict::Resume(sig),
+            _ if signals::pass_ran_since(first) => return Verdict::Return,
+            _ => continue,
         }
     }
 }

@@ -96,9 +96,12 @@ fn slot(sig: c_int) -> Option<&'static Slot> {
     SLOTS.get(usize::try_from(sig).ok()?)
 }
 
-/// Whether handlers for `sig` are wrapped: only when EINTR resumption is on.
+/// Whether handlers for `sig` are wrapped: when EINTR resumption is on, and
+/// before the settings are loaded (another library's constructor may install
+/// handlers before ours runs; the trampoline asks the settings only when a
+/// signal comes).
 fn wraps(sig: c_int) -> bool {
-    let on = crate::settings_ready().is_some_and(|s| s.eintr);
+    let on = crate::settings_ready().map_or(true, |s| s.eintr);
     let never = [libc::SIGKILL, libc::SIGSTOP, libc::SIGSEGV, libc::SIGBUS, libc::SIGFPE, libc::SIGILL, libc::SIGTRAP, libc::SIGSYS];
     on && (1..NSIG as c_int).contains(&sig) && !never.contains(&sig)
 }
@@ -123,6 +126,7 @@ pub unsafe fn sigaction(sig: c_int, act: *const libc::sigaction, old: *mut libc:
             let r = real::sigaction(sig, act, old);
             if r == 0 {
                 slot.handler.store(a.sa_sigaction, Relaxed);
+                slot.added_siginfo.store(false, Relaxed);
             }
             r
         }
@@ -143,11 +147,14 @@ pub unsafe fn sigaction(sig: c_int, act: *const libc::sigaction, old: *mut libc:
         }
     };
     if let (0, Some(old)) = (r, old.as_mut()) {
+        // After an SA_RESETHAND delivery the kernel reports SIG_DFL but keeps
+        // the flags we installed, our SA_SIGINFO among them.
+        let reset = old.sa_sigaction == SIG_DFL && old.sa_flags & libc::SA_RESETHAND != 0;
         if old.sa_sigaction == trampoline_addr() {
             old.sa_sigaction = prev.0;
-            if prev.1 {
-                old.sa_flags &= !libc::SA_SIGINFO;
-            }
+        }
+        if prev.1 && (old.sa_sigaction == prev.0 || reset) {
+            old.sa_flags &= !libc::SA_SIGINFO;
         }
     }
     r
@@ -180,6 +187,7 @@ pub fn signal_via(
         let r = unsafe { install(sig, handler) };
         if r != SIG_ERR {
             slot.handler.store(handler, Relaxed);
+            slot.added_siginfo.store(false, Relaxed);
         }
         r
     };

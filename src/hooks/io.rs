@@ -120,6 +120,9 @@ pub unsafe extern "C" fn sendto(
     if !tracked(fd) {
         return real::sendto(fd, buf, n, flags, addr, len);
     }
+    if flags & libc::MSG_FASTOPEN != 0 {
+        fast_open(fd, addr, len);
+    }
     io(fd, Dir::Write, "sendto", move || real::sendto(fd, buf, n, flags, addr, len))
 }
 
@@ -128,5 +131,15 @@ pub unsafe extern "C" fn sendmsg(fd: c_int, msg: *const msghdr, flags: c_int) ->
     if !tracked(fd) {
         return real::sendmsg(fd, msg, flags);
     }
+    if let Some(m) = msg.as_ref().filter(|_| flags & libc::MSG_FASTOPEN != 0) {
+        fast_open(fd, m.msg_name as *const sockaddr, m.msg_namelen);
+    }
     io(fd, Dir::Write, "sendmsg", move || real::sendmsg(fd, msg, flags))
+}
+
+/// TCP Fast Open connects inside sendto/sendmsg, with no connect() call:
+/// the settings are applied here instead (the connect timeout does not
+/// apply: the call does not wait for the handshake).
+unsafe fn fast_open(fd: c_int, addr: *const sockaddr, len: socklen_t) {
+    let _ = super::socket::before_connect(fd, addr, len);
 }

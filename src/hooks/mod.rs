@@ -5,6 +5,7 @@
 //!
 //! Compiled out of unit tests: the test binary would interpose itself.
 
+mod fd;
 mod io;
 mod signal;
 mod socket;

@@ -4,6 +4,7 @@
 use crate::fdtable as ft;
 use crate::log::Peer;
 use crate::sys::{self, ErrnoGuard};
+use crate::resume::{io, tracked, Dir};
 use crate::{connect_timeout, real, settings_ready, sockopt};
 use libc::{c_int, c_void, sockaddr, socklen_t};
 
@@ -19,37 +20,38 @@ pub unsafe extern "C" fn socket(domain: c_int, ty: c_int, protocol: c_int) -> c_
 
 #[no_mangle]
 pub unsafe extern "C" fn connect(fd: c_int, addr: *const sockaddr, len: socklen_t) -> c_int {
-    let Some(s) = settings_ready() else {
-        return real::connect(fd, addr, len);
-    };
-    let entry = ft::get(fd);
-    // Once per connection: a non-blocking connect is often called again to
-    // learn how it went.
-    if entry & ft::APPLIED != 0 || !ft::has_slot(fd) {
+    if let Some((flags, ms)) = before_connect(fd, addr, len) {
+        return connect_timeout::connect(fd, addr, len, flags, ms);
+    }
+    if !tracked(fd) {
         return real::connect(fd, addr, len);
     }
-    let Some(dest) = crate::sockaddr::copy_inet(addr, len) else {
-        return real::connect(fd, addr, len);
-    };
-    let (applied, blocking_flags) = {
-        let _keep = ErrnoGuard::new();
-        // The connect timeout needs to know whether the socket blocks.
-        let flags = s.connect_timeout_ms.and_then(|_| sys::fcntl_getfl(fd));
-        let nonblocking = flags.is_some_and(|f| f & libc::O_NONBLOCK != 0);
-        let syn_retries = s.connect_timeout_ms.filter(|_| nonblocking).map(sockopt::syn_retries_for);
-        let applied = sockopt::apply(fd, entry, s, syn_retries);
-        (applied, flags.filter(|_| !nonblocking))
-    };
-    let Some(applied) = applied else {
-        return real::connect(fd, addr, len);
-    };
+    io(fd, Dir::Connect, "connect", move || real::connect(fd, addr, len) as isize) as c_int
+}
+
+/// Applies the settings to a TCP socket about to connect to `addr` (by
+/// connect, or by sendto/sendmsg with MSG_FASTOPEN), once per connection.
+/// Returns the socket's file flags and the limit when a blocking connect
+/// must be bounded by SOCKFIX_CONNECT_TIMEOUT.
+pub(super) unsafe fn before_connect(fd: c_int, addr: *const sockaddr, len: socklen_t) -> Option<(c_int, u64)> {
+    let s = settings_ready()?;
+    let entry = ft::get(fd);
+    // A non-blocking connect is often called again to learn how it went.
+    if entry & ft::APPLIED != 0 || !ft::has_slot(fd) {
+        return None;
+    }
+    let dest = crate::sockaddr::copy_inet(addr, len)?;
+    let _keep = ErrnoGuard::new();
+    // The connect timeout needs to know whether the socket blocks.
+    let flags = s.connect_timeout_ms.and_then(|_| sys::fcntl_getfl(fd));
+    let nonblocking = flags.is_some_and(|f| f & libc::O_NONBLOCK != 0);
+    let syn_retries = s.connect_timeout_ms.filter(|_| nonblocking).map(sockopt::syn_retries_for);
+    let applied = sockopt::apply(fd, entry, s, syn_retries)?;
     ft::add(fd, ft::KNOWN | ft::TCP | ft::APPLIED);
     crate::log!("fd {fd} -> {}: {applied}", Peer(&dest));
-    match (s.connect_timeout_ms, blocking_flags) {
-        // The program's own SO_SNDTIMEO already bounds a blocking connect.
-        (Some(ms), Some(flags)) if entry & ft::APP_SNDTIMEO == 0 => connect_timeout::connect(fd, addr, len, flags, ms),
-        _ => real::connect(fd, addr, len),
-    }
+    // The program's own SO_SNDTIMEO already bounds a blocking connect.
+    let ms = s.connect_timeout_ms.filter(|_| entry & ft::APP_SNDTIMEO == 0)?;
+    Some((flags.filter(|_| !nonblocking)?, ms))
 }
 
 #[no_mangle]
