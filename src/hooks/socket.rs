@@ -104,9 +104,21 @@ pub unsafe extern "C" fn setsockopt(fd: c_int, level: c_int, name: c_int, value:
     let r = real::setsockopt(fd, level, name, value, len);
     if r == 0 {
         let flag = ft::app_flag(level, name);
-        if flag != 0 {
+        if flag != 0 && !(flag & (ft::APP_RCVTIMEO | ft::APP_SNDTIMEO) != 0 && is_zero_timeval(value, len)) {
             ft::add(fd, flag);
         }
     }
     r
+}
+
+/// A socket timeout of zero means "none" (libmariadb sets it so): no need
+/// to time the socket's calls.
+unsafe fn is_zero_timeval(value: *const c_void, len: socklen_t) -> bool {
+    if value.is_null() || (len as usize) < core::mem::size_of::<libc::timeval>() {
+        return false;
+    }
+    // SAFETY: setsockopt just read `len` bytes from `value`; read_unaligned
+    // makes no alignment assumption.
+    let tv = core::ptr::read_unaligned(value as *const libc::timeval);
+    tv.tv_sec == 0 && tv.tv_usec == 0
 }
