@@ -10,9 +10,9 @@ fail() { echo "FAIL: $*"; exit 1; }
 skip() { echo "skip: $*"; exit 77; }
 note() { echo "# $*"; }
 
-# Run a command with the library preloaded and no stray settings from the
-# caller's environment.
-with_lib() { env -u SOCKFIX_CONFIG LD_PRELOAD="$SOCKFIX_LIB" SOCKFIX_CONFIG=/nonexistent "$@"; }
+# Run a command with the library preloaded and an empty config file (the
+# machine's /etc/sockfix.conf must not interfere).
+with_lib() { env LD_PRELOAD="$SOCKFIX_LIB" SOCKFIX_CONFIG=/dev/null "$@"; }
 # The same command without the library, for the "without" half of a story.
 without_lib() { env -u LD_PRELOAD "$@"; }
 

@@ -30,8 +30,14 @@ static TABLE: [AtomicU32; SIZE] = [const { AtomicU32::new(0) }; SIZE];
 pub const TCP: u32 = 1 << 0;
 /// sockfix has applied its options on connect (or accept).
 pub const APPLIED: u32 = 1 << 1;
-/// The kind of socket is known (the entry was written when it was created).
+/// The kind of the fd is known: the TCP bit can be trusted.
 pub const KNOWN: u32 = 1 << 2;
+/// sockfix saw the socket created in this process (socket, accept from a
+/// seen listener, dup of a seen fd), so the APP_ flags below are complete.
+/// A socket it did not see created (received with SCM_RIGHTS, inherited
+/// across exec) has its options compared with a fresh socket's instead
+/// (sockopt::infer_app_flags).
+pub const SEEN: u32 = 1 << 3;
 
 // Options the application set itself: sockfix leaves each of them alone.
 pub const APP_KEEPALIVE: u32 = 1 << 8;

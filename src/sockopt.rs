@@ -98,6 +98,41 @@ pub fn apply(fd: c_int, entry: u32, s: &Settings, syn_retries: Option<c_int>) ->
     Some(applied)
 }
 
+/// The options of a socket sockfix did not see created that someone set:
+/// those whose value differs from a fresh socket's of the same family. They
+/// count as the program's and are left alone. When the comparison cannot be
+/// made, every option counts as set: better to add nothing than to undo a
+/// program's choice. Rare (received or inherited sockets), so its syscalls
+/// do not matter.
+pub fn infer_app_flags(fd: c_int) -> u32 {
+    const ALL: [(c_int, c_int, u32); 6] = [
+        (libc::SOL_SOCKET, libc::SO_KEEPALIVE, ft::APP_KEEPALIVE),
+        (libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, ft::APP_KEEPIDLE),
+        (libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, ft::APP_KEEPINTVL),
+        (libc::IPPROTO_TCP, libc::TCP_KEEPCNT, ft::APP_KEEPCNT),
+        (libc::IPPROTO_TCP, libc::TCP_USER_TIMEOUT, ft::APP_USER_TIMEOUT),
+        (libc::IPPROTO_TCP, libc::TCP_SYNCNT, ft::APP_SYNCNT),
+    ];
+    let every = ALL.iter().fold(0, |acc, o| acc | o.2);
+    let _keep = sys::ErrnoGuard::new();
+    let Some(domain) = sys::getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_DOMAIN) else {
+        return every;
+    };
+    let fresh = sys::socket(domain, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+    if fresh < 0 {
+        return every;
+    }
+    let mut flags = 0;
+    for (level, name, flag) in ALL {
+        let (ours, theirs) = (sys::getsockopt_int(fd, level, name), sys::getsockopt_int(fresh, level, name));
+        if ours.is_none() || ours != theirs {
+            flags |= flag;
+        }
+    }
+    sys::close(fresh);
+    flags
+}
+
 /// The TCP_SYNCNT that keeps a connect trying for at least `timeout_ms`:
 /// with the initial 1 s retransmission timeout doubling each time, n
 /// retries give up after 2^(n+1) - 1 seconds (3, 7, 15, 31, 63, 127 s...).
@@ -139,6 +174,18 @@ mod tests {
         assert_eq!(sys::getsockopt_int(fd, libc::IPPROTO_TCP, libc::TCP_KEEPCNT), Some(9));
         assert_eq!(sys::getsockopt_int(fd, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE), Some(7200));
         unsafe { libc::close(fd) };
+    }
+
+    #[test]
+    fn inferring_finds_what_someone_set() {
+        let fd = socket(libc::AF_INET6, libc::SOCK_STREAM);
+        assert_eq!(infer_app_flags(fd), 0);
+        sys::setsockopt_int(fd, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, 77);
+        sys::setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_KEEPALIVE, 1);
+        assert_eq!(infer_app_flags(fd), ft::APP_KEEPIDLE | ft::APP_KEEPALIVE);
+        unsafe { libc::close(fd) };
+        // Not a socket: nothing can be compared, so everything counts as set.
+        assert_ne!(infer_app_flags(-1) & ft::APP_KEEPIDLE, 0);
     }
 
     #[test]

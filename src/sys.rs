@@ -77,6 +77,11 @@ pub fn is_tcp_socket(fd: c_int) -> bool {
     getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_PROTOCOL) == Some(libc::IPPROTO_TCP)
 }
 
+pub fn socket(domain: c_int, ty: c_int, protocol: c_int) -> c_int {
+    // SAFETY: plain socket creation.
+    unsafe { libc::syscall(libc::SYS_socket, domain, ty, protocol) as c_int }
+}
+
 pub fn fcntl_getfl(fd: c_int) -> Option<c_int> {
     // SAFETY: F_GETFL takes no pointer.
     let r = unsafe { libc::syscall(libc::SYS_fcntl, fd, libc::F_GETFL) };

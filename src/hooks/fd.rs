@@ -12,6 +12,33 @@ use crate::fdtable as ft;
 use crate::real;
 use libc::c_int;
 
+/// fds received with SCM_RIGHTS: new to this process, whatever their number
+/// last held. Their kind is checked once (a received TCP connection is then
+/// resumed like any other); their options were set elsewhere, so they are
+/// not SEEN.
+pub(super) unsafe fn received(msg: *const libc::msghdr) {
+    let Some(m) = msg.as_ref() else { return };
+    if m.msg_control.is_null() || (m.msg_controllen as usize) < core::mem::size_of::<libc::cmsghdr>() {
+        return;
+    }
+    let _keep = crate::sys::ErrnoGuard::new();
+    // SAFETY: the kernel just filled msg_control with msg_controllen bytes
+    // of well-formed control messages, which CMSG_* walk within bounds.
+    let mut c = libc::CMSG_FIRSTHDR(m);
+    while let Some(cmsg) = c.as_ref() {
+        if cmsg.cmsg_level == libc::SOL_SOCKET && cmsg.cmsg_type == libc::SCM_RIGHTS {
+            let bytes = (cmsg.cmsg_len as usize).saturating_sub(libc::CMSG_LEN(0) as usize);
+            let data = libc::CMSG_DATA(cmsg) as *const c_int;
+            for i in 0..bytes / core::mem::size_of::<c_int>() {
+                let fd = core::ptr::read_unaligned(data.add(i));
+                let tcp = if crate::sys::is_tcp_socket(fd) { ft::TCP } else { 0 };
+                ft::reset(fd, ft::KNOWN | tcp);
+            }
+        }
+        c = libc::CMSG_NXTHDR(m, cmsg);
+    }
+}
+
 fn copied(from: c_int, to: c_int) -> c_int {
     if to >= 0 && to != from {
         ft::reset(to, ft::get(from));

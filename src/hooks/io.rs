@@ -76,12 +76,19 @@ pub unsafe extern "C" fn __recvfrom_chk(
     io(fd, Dir::Read, "recvfrom", move || real::__recvfrom_chk(fd, buf, n, buflen, flags, addr, len))
 }
 
+/// recvmsg can also bring fds (SCM_RIGHTS), usually over a UNIX socket: it
+/// is the one read whose untracked path still looks at the result.
 #[no_mangle]
 pub unsafe extern "C" fn recvmsg(fd: c_int, msg: *mut msghdr, flags: c_int) -> ssize_t {
-    if !tracked(fd) {
-        return real::recvmsg(fd, msg, flags);
+    let r = if tracked(fd) {
+        io(fd, Dir::Read, "recvmsg", move || real::recvmsg(fd, msg, flags))
+    } else {
+        real::recvmsg(fd, msg, flags)
+    };
+    if r >= 0 {
+        super::fd::received(msg);
     }
-    io(fd, Dir::Read, "recvmsg", move || real::recvmsg(fd, msg, flags))
+    r
 }
 
 #[no_mangle]

@@ -13,7 +13,7 @@ pub unsafe extern "C" fn socket(domain: c_int, ty: c_int, protocol: c_int) -> c_
     let fd = real::socket(domain, ty, protocol);
     if fd >= 0 {
         let tcp = if ft::is_tcp_kind(domain, ty, protocol) { ft::TCP } else { 0 };
-        ft::reset(fd, ft::KNOWN | tcp);
+        ft::reset(fd, ft::KNOWN | ft::SEEN | tcp);
     }
     fd
 }
@@ -42,6 +42,7 @@ pub(super) unsafe fn before_connect(fd: c_int, addr: *const sockaddr, len: sockl
     }
     let dest = crate::sockaddr::copy_inet(addr, len)?;
     let _keep = ErrnoGuard::new();
+    let entry = if entry & ft::SEEN == 0 { entry | sockopt::infer_app_flags(fd) } else { entry };
     // The connect timeout needs to know whether the socket blocks.
     let flags = s.connect_timeout_ms.and_then(|_| sys::fcntl_getfl(fd));
     let nonblocking = flags.is_some_and(|f| f & libc::O_NONBLOCK != 0);
@@ -70,7 +71,9 @@ pub unsafe extern "C" fn accept4(fd: c_int, addr: *mut sockaddr, len: *mut sockl
 
 /// Records an accepted connection and, with SOCKFIX_SERVER, applies the
 /// settings to it. Options the program set on the listener are inherited by
-/// the connection in the kernel, so they count as the program's here too.
+/// the connection in the kernel, so they count as the program's here too;
+/// for a listener sockfix did not see created (systemd socket activation
+/// may have set KeepAlive= on it) they are found by comparison.
 fn accepted(listener: c_int, conn: c_int) {
     if conn < 0 {
         return;
@@ -86,12 +89,13 @@ fn accepted(listener: c_int, conn: c_int) {
         ft::add(listener, ft::KNOWN | if tcp { ft::TCP } else { 0 });
         tcp
     };
-    let inherited = l & ft::INHERITED;
-    ft::reset(conn, ft::KNOWN | inherited | if tcp { ft::TCP } else { 0 });
+    let seen = if l & ft::SEEN != 0 { ft::SEEN | (l & ft::INHERITED) } else { 0 };
+    ft::reset(conn, ft::KNOWN | seen | if tcp { ft::TCP } else { 0 });
     let Some(s) = settings_ready().filter(|s| s.server && tcp) else {
         return;
     };
-    if let Some(applied) = sockopt::apply(conn, inherited, s, None) {
+    let program_set = if seen != 0 { l & ft::INHERITED } else { sockopt::infer_app_flags(conn) };
+    if let Some(applied) = sockopt::apply(conn, program_set, s, None) {
         ft::add(conn, ft::APPLIED);
         let mut peer: libc::sockaddr_storage = unsafe { core::mem::zeroed() };
         sys::socket_peer(conn, &mut peer);
