@@ -44,6 +44,9 @@ extern "C" fn constructor() {
     let _keep = sys::ErrnoGuard::new();
     real::resolve_all();
     let (settings, warnings) = settings::load();
+    if settings.log == settings::LogTarget::Stderr {
+        log::remember_stderr();
+    }
     for warning in &warnings {
         log::warn(&settings.log, warning);
     }

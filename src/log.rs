@@ -5,11 +5,17 @@
 //! from threads do not interleave. A file is opened and closed for every
 //! line, and syslog gets a fresh datagram socket for every line: sockfix
 //! never keeps an fd open that the program could close and reuse, so a log
-//! line can never land in one of the program's own files or sockets.
+//! line can never land in one of the program's own files or sockets. For
+//! `stderr`, fd 2 is the program's: its identity (device, inode) is noted at
+//! start, and a line is written only while fd 2 is still that file; a daemon
+//! that closed its stderr and got a socket on fd 2 is never written to.
+//! Every write is made with SIGPIPE blocked, so a log reader that went away
+//! cannot kill the program.
 
 use crate::settings::LogTarget;
 use crate::sys;
 use core::fmt::{self, Write};
+use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 const LINE_MAX: usize = 512;
 
@@ -57,6 +63,59 @@ pub fn target() -> Option<&'static LogTarget> {
     crate::settings_ready().map(|s| &s.log).filter(|t| **t != LogTarget::Off)
 }
 
+/// fd 2's identity when the library started: (device, inode); 0 when fd 2
+/// was not open.
+static STDERR_DEV: AtomicU64 = AtomicU64::new(0);
+static STDERR_INO: AtomicU64 = AtomicU64::new(0);
+
+fn identity(fd: libc::c_int) -> Option<(u64, u64)> {
+    let mut st = core::mem::MaybeUninit::<libc::stat>::zeroed();
+    // SAFETY: fstat fills the stat buffer it is given.
+    if unsafe { libc::fstat(fd, st.as_mut_ptr()) } != 0 {
+        return None;
+    }
+    // SAFETY: filled by a successful fstat.
+    let st = unsafe { st.assume_init() };
+    Some((st.st_dev as u64, st.st_ino as u64))
+}
+
+/// Notes which file fd 2 is, once, when logging goes to stderr.
+pub fn remember_stderr() {
+    let _keep = sys::ErrnoGuard::new();
+    if let Some((dev, ino)) = identity(2) {
+        STDERR_DEV.store(dev, Relaxed);
+        STDERR_INO.store(ino, Relaxed);
+    }
+}
+
+fn stderr_unchanged() -> bool {
+    let ino = STDERR_INO.load(Relaxed);
+    ino != 0 && identity(2) == Some((STDERR_DEV.load(Relaxed), ino))
+}
+
+/// Runs `write` with SIGPIPE blocked; a SIGPIPE it raised is consumed, one
+/// that was already pending is left for the program.
+fn without_sigpipe(write: impl FnOnce()) {
+    let pipe: u64 = 1 << (libc::SIGPIPE - 1);
+    let (mut old, mut before, mut after) = (0u64, 0u64, 0u64);
+    let size = core::mem::size_of::<u64>();
+    // SAFETY: the kernel's sigset is 64 bits here; every pointer is to a live u64.
+    unsafe {
+        libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_BLOCK, &pipe as *const u64, &mut old as *mut u64, size);
+        libc::syscall(libc::SYS_rt_sigpending, &mut before as *mut u64, size);
+    }
+    write();
+    // SAFETY: as above; a zero timeout makes rt_sigtimedwait return at once.
+    unsafe {
+        libc::syscall(libc::SYS_rt_sigpending, &mut after as *mut u64, size);
+        if before & pipe == 0 && after & pipe != 0 {
+            let zero = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+            libc::syscall(libc::SYS_rt_sigtimedwait, &pipe as *const u64, core::ptr::null_mut::<libc::siginfo_t>(), &zero as *const libc::timespec, size);
+        }
+        libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK, &old as *const u64, core::ptr::null_mut::<u64>(), size);
+    }
+}
+
 /// Settings warnings: to the log when there is one, else to syslog, never to
 /// the program's stderr unasked (a global install would print them into
 /// every program's output).
@@ -87,14 +146,15 @@ pub fn emit(target: &LogTarget, args: fmt::Arguments) {
     line.buf[line.len.min(LINE_MAX - 1)] = b'\n';
     let bytes = line.buf.get(..line.len + 1).unwrap_or(&[]);
     match target {
-        LogTarget::Stderr => sys::write_all(2, bytes),
-        LogTarget::File(path) => append(path.as_ptr(), bytes),
+        LogTarget::Stderr if stderr_unchanged() => without_sigpipe(|| sys::write_all(2, bytes)),
+        LogTarget::File(path) => without_sigpipe(|| append(path.as_ptr(), bytes)),
         _ => {}
     }
 }
 
 fn append(path: *const libc::c_char, bytes: &[u8]) {
-    let flags = libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT | libc::O_CLOEXEC | libc::O_NOCTTY;
+    // O_NONBLOCK: a FIFO with no reader fails at once instead of hanging.
+    let flags = libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT | libc::O_CLOEXEC | libc::O_NOCTTY | libc::O_NONBLOCK;
     // SAFETY: `path` is a NUL-terminated CString owned by the settings.
     let fd = unsafe { libc::syscall(libc::SYS_openat, libc::AT_FDCWD, path, flags, 0o644) } as libc::c_int;
     if fd >= 0 {

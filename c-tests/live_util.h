@@ -1,0 +1,140 @@
+// Small helpers shared by the c-tests/live_*.c programs (header only; every
+// function is static inline so an unused one costs no warning).
+#ifndef LIVE_UTIL_H
+#define LIVE_UTIL_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static inline long live_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+}
+
+static inline const char *live_errname(int e) {
+    const char *s = strerrorname_np(e);
+    return s ? s : "?";
+}
+
+// Print "PROG: message: errno-name" to stderr and exit 2 (a setup error).
+static inline void live_die(const char *fmt, ...) {
+    int e = errno;
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("live: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, ": %s (%s)\n", live_errname(e), strerror(e));
+    exit(2);
+}
+
+// Sleep ms milliseconds, whatever signals arrive (bounded: nanosleep with the
+// remaining time).
+static inline void live_sleep_ms(long ms) {
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L }, rem;
+    while (nanosleep(&ts, &rem) < 0 && errno == EINTR) ts = rem;
+}
+
+static inline int live_fill_addr(const char *host, int port, struct sockaddr_storage *ss, socklen_t *len) {
+    memset(ss, 0, sizeof *ss);
+    struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+    if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons(port);
+        *len = sizeof *a4;
+        return AF_INET;
+    }
+    if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons(port);
+        *len = sizeof *a6;
+        return AF_INET6;
+    }
+    errno = EINVAL;
+    return -1;
+}
+
+// A listening TCP socket on host:port (port 0: any); *bound gets the port.
+static inline int live_listen(const char *host, int port, int *bound) {
+    struct sockaddr_storage ss;
+    socklen_t len;
+    int fam = live_fill_addr(host, port, &ss, &len);
+    if (fam < 0) live_die("bad address %s", host);
+    int fd = socket(fam, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) live_die("socket");
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, (struct sockaddr *)&ss, len) < 0) live_die("bind %s:%d", host, port);
+    if (listen(fd, 128) < 0) live_die("listen");
+    if (bound) {
+        len = sizeof ss;
+        if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0) live_die("getsockname");
+        *bound = ntohs(fam == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+                                      : ((struct sockaddr_in6 *)&ss)->sin6_port);
+    }
+    return fd;
+}
+
+// A blocking TCP connection to host:port, or -1 with errno set.
+static inline int live_connect(const char *host, int port) {
+    struct sockaddr_storage ss;
+    socklen_t len;
+    int fam = live_fill_addr(host, port, &ss, &len);
+    if (fam < 0) return -1;
+    int fd = socket(fam, SOCK_STREAM, 0);
+    if (fd < 0) return -1;
+    if (connect(fd, (struct sockaddr *)&ss, len) < 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
+// getsockopt of an int option, -1 when it cannot be read.
+static inline int live_opt(int fd, int level, int name) {
+    int v = -1;
+    socklen_t l = sizeof v;
+    if (getsockopt(fd, level, name, &v, &l) < 0) return -1;
+    return v;
+}
+
+// "keepalive=1 idle=15 intvl=15 cnt=9 user_timeout=0" for fd, into buf.
+static inline const char *live_opts(int fd, char *buf, size_t n) {
+    snprintf(buf, n, "keepalive=%d idle=%d intvl=%d cnt=%d user_timeout=%d",
+             live_opt(fd, SOL_SOCKET, SO_KEEPALIVE), live_opt(fd, IPPROTO_TCP, TCP_KEEPIDLE),
+             live_opt(fd, IPPROTO_TCP, TCP_KEEPINTVL), live_opt(fd, IPPROTO_TCP, TCP_KEEPCNT),
+             live_opt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT));
+    return buf;
+}
+
+// write() all of buf, retrying only on short writes; EINTR is reported to the
+// caller as a failure (the programs under test treat it as fatal, like the
+// MySQL client of seed 002). Returns 0, or -1 with errno set.
+static inline int live_write_all(int fd, const void *buf, size_t n) {
+    const char *p = buf;
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+#endif
