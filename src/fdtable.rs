@@ -48,11 +48,26 @@ pub const APP_USER_TIMEOUT: u32 = 1 << 12;
 pub const APP_SYNCNT: u32 = 1 << 13;
 pub const APP_RCVTIMEO: u32 = 1 << 14;
 pub const APP_SNDTIMEO: u32 = 1 << 15;
+pub const APP_LINGER: u32 = 1 << 16;
+/// The program bound the socket itself: its source is left alone.
+pub const APP_BOUND: u32 = 1 << 17;
+
+/// The connection has an idle check; its threshold in seconds is in the top
+/// 12 bits (IDLE_SHIFT), so the hot path needs no other lookup.
+pub const IDLE_CHECK: u32 = 1 << 19;
+const IDLE_SHIFT: u32 = 20;
+pub const MAX_IDLE_SECS: u32 = (1 << (32 - IDLE_SHIFT)) - 1;
 
 /// Options that an accepted socket inherits from its listener in the kernel,
 /// and so count as the application's on the accepted socket too.
-pub const INHERITED: u32 =
-    APP_KEEPALIVE | APP_KEEPIDLE | APP_KEEPINTVL | APP_KEEPCNT | APP_USER_TIMEOUT | APP_RCVTIMEO | APP_SNDTIMEO;
+pub const INHERITED: u32 = APP_KEEPALIVE
+    | APP_KEEPIDLE
+    | APP_KEEPINTVL
+    | APP_KEEPCNT
+    | APP_USER_TIMEOUT
+    | APP_RCVTIMEO
+    | APP_SNDTIMEO
+    | APP_LINGER;
 
 fn slot(fd: c_int) -> Option<&'static AtomicU32> {
     TABLE.get(usize::try_from(fd).ok()?)
@@ -80,12 +95,47 @@ pub fn add(fd: c_int, bits: u32) {
     }
 }
 
+pub fn remove(fd: c_int, bits: u32) {
+    if let Some(s) = slot(fd) {
+        s.fetch_and(!bits, Relaxed);
+    }
+}
+
+/// Turns the idle check on for `fd`, with a threshold in seconds (capped at
+/// MAX_IDLE_SECS, about 68 minutes: the top 12 bits of the entry).
+pub fn set_idle_check(fd: c_int, secs: u32) {
+    if let Some(s) = slot(fd) {
+        let bits = IDLE_CHECK | (secs.clamp(1, MAX_IDLE_SECS) << IDLE_SHIFT);
+        let _ = s.fetch_update(Relaxed, Relaxed, |e| Some((e & !(u32::MAX << IDLE_SHIFT)) | bits));
+    }
+}
+
+pub fn idle_threshold_secs(entry: u32) -> u32 {
+    entry >> IDLE_SHIFT
+}
+
+/// When each fd last moved data, in coarse monotonic milliseconds (wrapping
+/// u32: fine for idle spans under 49 days). Written only for connections
+/// with an idle check.
+static ACTIVITY: [AtomicU32; SIZE] = [const { AtomicU32::new(0) }; SIZE];
+
+pub fn touch(fd: c_int, now_ms: u32) {
+    if let Some(s) = usize::try_from(fd).ok().and_then(|i| ACTIVITY.get(i)) {
+        s.store(now_ms, Relaxed);
+    }
+}
+
+pub fn last_activity(fd: c_int) -> u32 {
+    usize::try_from(fd).ok().and_then(|i| ACTIVITY.get(i)).map_or(0, |s| s.load(Relaxed))
+}
+
 /// The flag recording that the application set this option itself.
 pub fn app_flag(level: c_int, name: c_int) -> u32 {
     match (level, name) {
         (libc::SOL_SOCKET, libc::SO_KEEPALIVE) => APP_KEEPALIVE,
         (libc::SOL_SOCKET, libc::SO_RCVTIMEO) => APP_RCVTIMEO,
         (libc::SOL_SOCKET, libc::SO_SNDTIMEO) => APP_SNDTIMEO,
+        (libc::SOL_SOCKET, libc::SO_LINGER) => APP_LINGER,
         (libc::IPPROTO_TCP, libc::TCP_KEEPIDLE) => APP_KEEPIDLE,
         (libc::IPPROTO_TCP, libc::TCP_KEEPINTVL) => APP_KEEPINTVL,
         (libc::IPPROTO_TCP, libc::TCP_KEEPCNT) => APP_KEEPCNT,
@@ -121,6 +171,19 @@ mod tests {
         assert_eq!(get(100), TCP | APP_KEEPIDLE);
         reset(100, KNOWN);
         assert_eq!(get(100), KNOWN);
+    }
+
+    #[test]
+    fn idle_threshold_lives_in_the_entry() {
+        reset(200, TCP | APP_KEEPIDLE);
+        set_idle_check(200, 30);
+        let e = get(200);
+        assert_eq!(e & (TCP | APP_KEEPIDLE | IDLE_CHECK), TCP | APP_KEEPIDLE | IDLE_CHECK);
+        assert_eq!(idle_threshold_secs(e), 30);
+        set_idle_check(200, 100_000);
+        assert_eq!(idle_threshold_secs(get(200)), MAX_IDLE_SECS);
+        touch(200, 1234);
+        assert_eq!(last_activity(200), 1234);
     }
 
     #[test]

@@ -3,52 +3,78 @@
 //!
 //! Map of the crate:
 //! - `settings`: keys, defaults, the config file and the environment.
+//! - `matching`: destination lists and program names.
 //! - `real`: libc's functions behind the hooks, resolved in the constructor.
 //! - `fdtable`: what is known about each fd, readable without a syscall.
 //! - `hooks`: the exported stand-ins for libc's functions.
-//! - `sockopt`, `connect_timeout`: what is done to a connection.
+//! - `sockopt`, `connect_timeout`, `source`, `idle`: what is done to a
+//!   connection (options, bounded connect, source address and port, the
+//!   idle check before writes).
 //! - `resume`, `signals`: resuming calls a signal interrupted.
 //! - `log`, `sockaddr`, `sys`: logging, addresses, raw syscalls.
 
+// Unit tests compile the hooks out (the test binary would interpose
+// itself), which leaves much of the library unused there.
+#![cfg_attr(test, allow(dead_code))]
+
 mod connect_timeout;
 mod fdtable;
+mod idle;
 mod log;
+mod matching;
 mod real;
 mod resume;
 mod settings;
 mod signals;
 mod sockaddr;
 mod sockopt;
+mod source;
 mod sys;
 
 #[cfg(not(test))]
 mod hooks;
 
+use libc::{c_char, c_int};
 use once_cell::sync::OnceCell;
 use settings::Settings;
 
 static SETTINGS: OnceCell<Settings> = OnceCell::new();
 
-/// The settings, once the constructor has loaded them. Until then every hook
-/// passes straight through to libc.
+/// The settings, once the constructor has loaded them and if the library is
+/// to act in this program at all. Until then, or when SOCKFIX_PROGRAMS /
+/// SOCKFIX_SKIP_PROGRAMS leave the program out, every hook passes straight
+/// through to libc.
 #[inline(always)]
 pub(crate) fn settings_ready() -> Option<&'static Settings> {
+    SETTINGS.get().filter(|s| s.active)
+}
+
+/// Whether the constructor has run (whatever the program scope says).
+pub(crate) fn loaded() -> Option<&'static Settings> {
     SETTINGS.get()
 }
 
 /// Runs when the library is loaded, before the program's main(): resolves
 /// libc's functions first (reading the config file goes through our own
 /// read hook), then loads the settings. Runs once per process image; a
-/// forked child inherits the result.
-extern "C" fn constructor() {
+/// forked child inherits the result. glibc passes main's argc, argv and
+/// envp to these functions.
+extern "C" fn constructor(argc: c_int, argv: *const *const c_char, _envp: *const *const c_char) {
     let _keep = sys::ErrnoGuard::new();
     real::resolve_all();
-    let (settings, warnings) = settings::load();
+    // SAFETY: glibc passes the program's argv, argc entries long; each is
+    // null or a NUL-terminated string.
+    let argv0 = unsafe {
+        (argc > 0 && !argv.is_null() && !(*argv).is_null()).then(|| std::ffi::CStr::from_ptr(*argv))
+    };
+    let (settings, warnings) = settings::load(argv0.and_then(|a| a.to_str().ok()));
     if settings.log == settings::LogTarget::Stderr {
         log::remember_stderr();
     }
-    for warning in &warnings {
-        log::warn(&settings.log, warning);
+    if settings.active {
+        for warning in &warnings {
+            log::warn(&settings.log, warning);
+        }
     }
     let _ = SETTINGS.set(settings);
 }
@@ -56,4 +82,4 @@ extern "C" fn constructor() {
 #[cfg(not(test))]
 #[used]
 #[link_section = ".init_array"]
-static CONSTRUCTOR: extern "C" fn() = constructor;
+static CONSTRUCTOR: extern "C" fn(c_int, *const *const c_char, *const *const c_char) = constructor;

@@ -8,6 +8,7 @@
 //! re-checked with a syscall, so a reused fd number is never resumed.
 
 use crate::fdtable;
+use crate::idle;
 use crate::log::Peer;
 use crate::settings::values::signal_name;
 use crate::signals::{self, Runs};
@@ -46,11 +47,26 @@ pub fn tracked(fd: c_int) -> bool {
     fdtable::get(fd) & fdtable::TCP != 0
 }
 
-/// Runs a blocking read or write `call` on a tracked `fd`, resuming it after
-/// EINTR.
+/// Runs a read or write `call` on a tracked `fd`: the idle check before a
+/// write on a connection that has one, then the call, resumed after EINTR.
 #[inline(never)]
-pub fn io(fd: c_int, dir: Dir, what: &str, mut call: impl FnMut() -> isize) -> isize {
+pub fn io(fd: c_int, dir: Dir, what: &str, call: impl FnMut() -> isize) -> isize {
     let entry = fdtable::get(fd);
+    if entry & fdtable::IDLE_CHECK == 0 {
+        return resumed(fd, entry, dir, what, call);
+    }
+    if matches!(dir, Dir::Write) && idle::peer_gone(fd, entry) {
+        sys::set_errno(libc::EPIPE);
+        return -1;
+    }
+    let r = resumed(fd, entry, dir, what, call);
+    if r > 0 {
+        idle::touch(fd);
+    }
+    r
+}
+
+fn resumed(fd: c_int, entry: u32, dir: Dir, what: &str, mut call: impl FnMut() -> isize) -> isize {
     if !eintr_enabled() {
         return call();
     }

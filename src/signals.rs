@@ -101,7 +101,7 @@ fn slot(sig: c_int) -> Option<&'static Slot> {
 /// handlers before ours runs; the trampoline asks the settings only when a
 /// signal comes).
 fn wraps(sig: c_int) -> bool {
-    let on = crate::settings_ready().map_or(true, |s| s.eintr);
+    let on = crate::loaded().map_or(true, |s| s.active && s.eintr);
     let never = [libc::SIGKILL, libc::SIGSTOP, libc::SIGSEGV, libc::SIGBUS, libc::SIGFPE, libc::SIGILL, libc::SIGTRAP, libc::SIGSYS];
     on && (1..NSIG as c_int).contains(&sig) && !never.contains(&sig)
 }

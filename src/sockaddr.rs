@@ -1,6 +1,6 @@
 //! Reading the C socket addresses a program hands to connect().
 
-use core::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use core::mem::size_of;
 use libc::{c_int, sockaddr, sockaddr_in, sockaddr_in6, sockaddr_storage, socklen_t};
 
@@ -25,6 +25,35 @@ pub unsafe fn copy_inet(addr: *const sockaddr, len: socklen_t) -> Option<sockadd
     let mut storage: sockaddr_storage = core::mem::zeroed();
     core::ptr::copy_nonoverlapping(addr as *const u8, &mut storage as *mut _ as *mut u8, need);
     Some(storage)
+}
+
+/// A socket address for `ip` and `port`, for a socket of the given family:
+/// an IPv4 address on an IPv6 socket becomes its mapped form.
+pub fn from_ip(ip: IpAddr, port: u16, v6_socket: bool) -> (sockaddr_storage, socklen_t) {
+    // SAFETY: sockaddr_storage is plain data; all zero is a valid value.
+    let mut storage: sockaddr_storage = unsafe { core::mem::zeroed() };
+    let ip = match ip {
+        IpAddr::V4(v4) if v6_socket => IpAddr::V6(v4.to_ipv6_mapped()),
+        other => other,
+    };
+    match ip {
+        IpAddr::V4(v4) => {
+            // SAFETY: sockaddr_storage is large and aligned enough for any address.
+            let sin = unsafe { &mut *(&mut storage as *mut sockaddr_storage as *mut sockaddr_in) };
+            sin.sin_family = libc::AF_INET as libc::sa_family_t;
+            sin.sin_port = port.to_be();
+            sin.sin_addr.s_addr = u32::from(v4).to_be();
+            (storage, size_of::<sockaddr_in>() as socklen_t)
+        }
+        IpAddr::V6(v6) => {
+            // SAFETY: as above.
+            let sin6 = unsafe { &mut *(&mut storage as *mut sockaddr_storage as *mut sockaddr_in6) };
+            sin6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+            sin6.sin6_port = port.to_be();
+            sin6.sin6_addr.s6_addr = v6.octets();
+            (storage, size_of::<sockaddr_in6>() as socklen_t)
+        }
+    }
 }
 
 pub fn to_socket_addr(s: &sockaddr_storage) -> Option<SocketAddr> {
@@ -69,6 +98,12 @@ mod tests {
         let p = &sin6 as *const sockaddr_in6 as *const sockaddr;
         let s = unsafe { copy_inet(p, size_of::<sockaddr_in6>() as socklen_t) }.unwrap();
         assert_eq!(to_socket_addr(&s).unwrap().to_string(), "[::ffff:127.0.0.1]:80");
+
+        let (s, len) = from_ip("192.0.2.1".parse().unwrap(), 80, true);
+        assert_eq!(len as usize, size_of::<sockaddr_in6>());
+        assert_eq!(to_socket_addr(&s).unwrap().to_string(), "[::ffff:192.0.2.1]:80");
+        let (s, _) = from_ip("192.0.2.1".parse().unwrap(), 80, false);
+        assert_eq!(to_socket_addr(&s).unwrap().to_string(), "192.0.2.1:80");
 
         let mut un: libc::sockaddr_un = unsafe { core::mem::zeroed() };
         un.sun_family = libc::AF_UNIX as libc::sa_family_t;

@@ -1,6 +1,8 @@
 //! The socket options sockfix applies to a connection: keepalive and its
-//! timers, TCP_USER_TIMEOUT, and TCP_SYNCNT for a non-blocking connect with
-//! a connect timeout. Each is skipped when the application set it itself.
+//! timers, TCP_USER_TIMEOUT, TCP_SYNCNT for a non-blocking connect with a
+//! connect timeout, and SO_LINGER on outgoing connections only (an accepted
+//! socket with linger 0 would reset its clients and lose their data). Each
+//! is skipped when the application set it itself.
 //!
 //! The first TCP-level option set doubles as the check that the socket really
 //! is TCP: on a UDP, UNIX or raw socket (or a pipe behind a reused fd number)
@@ -8,12 +10,12 @@
 //! option is due does the check cost a syscall of its own.
 
 use crate::fdtable as ft;
-use crate::settings::Settings;
+use crate::settings::Conn;
 use crate::sys;
 use core::fmt;
 use libc::c_int;
 
-const MAX_OPTIONS: usize = 6;
+const MAX_OPTIONS: usize = 7;
 
 #[derive(Clone, Copy)]
 struct Opt {
@@ -42,10 +44,11 @@ impl fmt::Display for Applied {
     }
 }
 
-/// Applies the settings to `fd` before connect (or after accept). `entry` is
-/// the fd's table entry, whose APP_ flags name the options to leave alone.
-/// Returns None, having changed nothing, when `fd` is not a TCP socket.
-pub fn apply(fd: c_int, entry: u32, s: &Settings, syn_retries: Option<c_int>) -> Option<Applied> {
+/// Applies the settings to `fd` before connect (`outgoing`) or after accept.
+/// `entry` is the fd's table entry, whose APP_ flags name the options to
+/// leave alone. Returns None, having changed nothing, when `fd` is not a TCP
+/// socket.
+pub fn apply(fd: c_int, entry: u32, s: &Conn, syn_retries: Option<c_int>, outgoing: bool) -> Option<Applied> {
     let tcp = libc::IPPROTO_TCP;
     let mut due: [Option<Opt>; MAX_OPTIONS] = [None; MAX_OPTIONS];
     let mut n = 0;
@@ -72,6 +75,9 @@ pub fn apply(fd: c_int, entry: u32, s: &Settings, syn_retries: Option<c_int>) ->
     if s.keepalive {
         want(ft::APP_KEEPALIVE, libc::SOL_SOCKET, libc::SO_KEEPALIVE, 1, "SO_KEEPALIVE");
     }
+    if let Some(secs) = s.linger_s.filter(|_| outgoing) {
+        want(ft::APP_LINGER, libc::SOL_SOCKET, libc::SO_LINGER, secs, "SO_LINGER");
+    }
 
     let _keep = sys::ErrnoGuard::new();
     let mut applied = Applied { opts: [None; MAX_OPTIONS] };
@@ -81,7 +87,11 @@ pub fn apply(fd: c_int, entry: u32, s: &Settings, syn_retries: Option<c_int>) ->
         if !checked && o.level != tcp && !sys::is_tcp_socket(fd) {
             return None;
         }
-        let ok = sys::setsockopt_int(fd, o.level, o.name, o.value);
+        let ok = if o.name == libc::SO_LINGER && o.level == libc::SOL_SOCKET {
+            sys::setsockopt_linger(fd, o.value)
+        } else {
+            sys::setsockopt_int(fd, o.level, o.name, o.value)
+        };
         if !checked && !ok {
             return None;
         }
@@ -166,10 +176,14 @@ mod tests {
     #[test]
     fn applies_to_tcp_and_skips_what_the_program_set() {
         let fd = socket(libc::AF_INET, libc::SOCK_STREAM);
-        let s = Settings { user_timeout_ms: Some(30_000), ..Settings::default() };
-        let applied = apply(fd, ft::APP_KEEPIDLE, &s, None).expect("tcp");
+        let s = Conn { user_timeout_ms: Some(30_000), linger_s: Some(0), ..Conn::default() };
+        let applied = apply(fd, ft::APP_KEEPIDLE, &s, None, true).expect("tcp");
         let text = applied.to_string();
-        assert_eq!(text, "TCP_KEEPINTVL=15 TCP_KEEPCNT=9 TCP_USER_TIMEOUT=30000 SO_KEEPALIVE=1");
+        assert_eq!(text, "TCP_KEEPINTVL=15 TCP_KEEPCNT=9 TCP_USER_TIMEOUT=30000 SO_KEEPALIVE=1 SO_LINGER=0");
+        let fd2 = socket(libc::AF_INET, libc::SOCK_STREAM);
+        let accepted = apply(fd2, 0, &s, None, false).expect("tcp").to_string();
+        assert!(!accepted.contains("SO_LINGER"), "{accepted}");
+        unsafe { libc::close(fd2) };
         assert_eq!(sys::getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_KEEPALIVE), Some(1));
         assert_eq!(sys::getsockopt_int(fd, libc::IPPROTO_TCP, libc::TCP_KEEPCNT), Some(9));
         assert_eq!(sys::getsockopt_int(fd, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE), Some(7200));
@@ -193,7 +207,7 @@ mod tests {
         for (domain, ty) in [(libc::AF_INET, libc::SOCK_DGRAM), (libc::AF_UNIX, libc::SOCK_STREAM)] {
             let fd = socket(domain, ty);
             sys::set_errno(1234);
-            assert!(apply(fd, 0, &Settings::default(), None).is_none());
+            assert!(apply(fd, 0, &Conn::default(), None, true).is_none());
             assert_eq!(sys::errno(), 1234);
             assert_eq!(sys::getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_KEEPALIVE), Some(0));
             unsafe { libc::close(fd) };
@@ -201,7 +215,7 @@ mod tests {
         // With only SO_KEEPALIVE due, the check is a syscall of its own.
         let fd = socket(libc::AF_INET, libc::SOCK_DGRAM);
         let all_tcp = ft::APP_KEEPIDLE | ft::APP_KEEPINTVL | ft::APP_KEEPCNT;
-        assert!(apply(fd, all_tcp, &Settings::default(), None).is_none());
+        assert!(apply(fd, all_tcp, &Conn::default(), None, true).is_none());
         assert_eq!(sys::getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_KEEPALIVE), Some(0));
         unsafe { libc::close(fd) };
     }

@@ -42,6 +42,14 @@ pub fn setsockopt_int(fd: c_int, level: c_int, name: c_int, value: c_int) -> boo
     r == 0
 }
 
+pub fn setsockopt_linger(fd: c_int, secs: c_int) -> bool {
+    let value = libc::linger { l_onoff: 1, l_linger: secs };
+    let len = size_of::<libc::linger>() as socklen_t;
+    // SAFETY: the kernel reads `len` bytes from a live linger.
+    let r = unsafe { libc::syscall(libc::SYS_setsockopt, fd, libc::SOL_SOCKET, libc::SO_LINGER, &value as *const libc::linger, len) };
+    r == 0
+}
+
 pub fn getsockopt_int(fd: c_int, level: c_int, name: c_int) -> Option<c_int> {
     let mut value: c_int = 0;
     let mut len = size_of::<c_int>() as socklen_t;
@@ -80,6 +88,32 @@ pub fn is_tcp_socket(fd: c_int) -> bool {
 pub fn socket(domain: c_int, ty: c_int, protocol: c_int) -> c_int {
     // SAFETY: plain socket creation.
     unsafe { libc::syscall(libc::SYS_socket, domain, ty, protocol) as c_int }
+}
+
+/// The local port a socket is bound to (0: not bound).
+pub fn local_port(fd: c_int) -> Option<u16> {
+    let mut storage = MaybeUninit::<libc::sockaddr_storage>::zeroed();
+    let mut len = size_of::<libc::sockaddr_storage>() as socklen_t;
+    // SAFETY: the kernel writes at most `len` bytes into the storage.
+    let r = unsafe { libc::syscall(libc::SYS_getsockname, fd, storage.as_mut_ptr(), &mut len as *mut socklen_t) };
+    if r != 0 {
+        return None;
+    }
+    // SAFETY: zero-initialised, then filled by the kernel.
+    let storage = unsafe { storage.assume_init() };
+    crate::sockaddr::to_socket_addr(&storage).map(|a| a.port())
+}
+
+/// Four random bytes (getrandom, never blocking); the clock if that fails.
+pub fn random_u32() -> u32 {
+    let mut value: u32 = 0;
+    // SAFETY: the kernel writes 4 bytes into a live u32.
+    let r = unsafe { libc::syscall(libc::SYS_getrandom, &mut value as *mut u32, 4usize, libc::GRND_NONBLOCK) };
+    if r == 4 {
+        value
+    } else {
+        (monotonic_ms() as u32) ^ (getpid() as u32).rotate_left(16)
+    }
 }
 
 pub fn fcntl_getfl(fd: c_int) -> Option<c_int> {

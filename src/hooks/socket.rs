@@ -5,7 +5,7 @@ use crate::fdtable as ft;
 use crate::log::Peer;
 use crate::sys::{self, ErrnoGuard};
 use crate::resume::{io, tracked, Dir};
-use crate::{connect_timeout, real, settings_ready, sockopt};
+use crate::{connect_timeout, idle, real, settings_ready, sockopt, source};
 use libc::{c_int, c_void, sockaddr, socklen_t};
 
 #[no_mangle]
@@ -30,9 +30,11 @@ pub unsafe extern "C" fn connect(fd: c_int, addr: *const sockaddr, len: socklen_
 }
 
 /// Applies the settings to a TCP socket about to connect to `addr` (by
-/// connect, or by sendto/sendmsg with MSG_FASTOPEN), once per connection.
-/// Returns the socket's file flags and the limit when a blocking connect
-/// must be bounded by SOCKFIX_CONNECT_TIMEOUT.
+/// connect, or by sendto/sendmsg with MSG_FASTOPEN), once per connection:
+/// the options, the source address and port, the idle clock. A connection
+/// outside SOCKFIX_DEST is left exactly as without sockfix. Returns the
+/// socket's file flags and the limit when a blocking connect must be bounded
+/// by SOCKFIX_CONNECT_TIMEOUT.
 pub(super) unsafe fn before_connect(fd: c_int, addr: *const sockaddr, len: socklen_t) -> Option<(c_int, u64)> {
     let s = settings_ready()?;
     let entry = ft::get(fd);
@@ -40,18 +42,30 @@ pub(super) unsafe fn before_connect(fd: c_int, addr: *const sockaddr, len: sockl
     if entry & ft::APPLIED != 0 || !ft::has_slot(fd) {
         return None;
     }
-    let dest = crate::sockaddr::copy_inet(addr, len)?;
+    let storage = crate::sockaddr::copy_inet(addr, len)?;
+    let dest = crate::sockaddr::to_socket_addr(&storage)?;
+    let Some(conn) = s.for_dest(&dest) else {
+        ft::remove(fd, ft::TCP);
+        return None;
+    };
     let _keep = ErrnoGuard::new();
     let entry = if entry & ft::SEEN == 0 { entry | sockopt::infer_app_flags(fd) } else { entry };
     // The connect timeout needs to know whether the socket blocks.
-    let flags = s.connect_timeout_ms.and_then(|_| sys::fcntl_getfl(fd));
+    let flags = conn.connect_timeout_ms.and_then(|_| sys::fcntl_getfl(fd));
     let nonblocking = flags.is_some_and(|f| f & libc::O_NONBLOCK != 0);
-    let syn_retries = s.connect_timeout_ms.filter(|_| nonblocking).map(sockopt::syn_retries_for);
-    let applied = sockopt::apply(fd, entry, s, syn_retries)?;
+    let syn_retries = conn.connect_timeout_ms.filter(|_| nonblocking).map(sockopt::syn_retries_for);
+    let applied = sockopt::apply(fd, entry, conn, syn_retries, true)?;
     ft::add(fd, ft::KNOWN | ft::TCP | ft::APPLIED);
-    crate::log!("fd {fd} -> {}: {applied}", Peer(&dest));
+    let source = source::bind(fd, entry, conn, &dest);
+    if let Some(secs) = conn.idle_check_s {
+        idle::start(fd, secs);
+    }
+    match source {
+        Some(ip) => crate::log!("fd {fd} -> {dest}: {applied}, from {ip}"),
+        None => crate::log!("fd {fd} -> {dest}: {applied}"),
+    }
     // The program's own SO_SNDTIMEO already bounds a blocking connect.
-    let ms = s.connect_timeout_ms.filter(|_| entry & ft::APP_SNDTIMEO == 0)?;
+    let ms = conn.connect_timeout_ms.filter(|_| entry & ft::APP_SNDTIMEO == 0)?;
     Some((flags.filter(|_| !nonblocking)?, ms))
 }
 
@@ -95,12 +109,23 @@ fn accepted(listener: c_int, conn: c_int) {
         return;
     };
     let program_set = if seen != 0 { l & ft::INHERITED } else { sockopt::infer_app_flags(conn) };
-    if let Some(applied) = sockopt::apply(conn, program_set, s, None) {
+    if let Some(applied) = sockopt::apply(conn, program_set, &s.conn, None, false) {
         ft::add(conn, ft::APPLIED);
         let mut peer: libc::sockaddr_storage = unsafe { core::mem::zeroed() };
         sys::socket_peer(conn, &mut peer);
         crate::log!("fd {conn} <- {}: {applied}", Peer(&peer));
     }
+}
+
+/// A socket the program binds itself keeps its source: SOCKFIX_BIND and
+/// SOCKFIX_PORTS leave it alone.
+#[no_mangle]
+pub unsafe extern "C" fn bind(fd: c_int, addr: *const sockaddr, len: socklen_t) -> c_int {
+    let r = real::bind(fd, addr, len);
+    if r == 0 {
+        ft::add(fd, ft::APP_BOUND);
+    }
+    r
 }
 
 #[no_mangle]

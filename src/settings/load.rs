@@ -2,7 +2,7 @@
 //! secure-execution rule (setuid, setgid, file capabilities: the kernel sets
 //! AT_SECURE) that an unprivileged user must not steer a privileged process.
 
-use super::{build, Layer, Settings, DEFAULT_CONFIG, LEGACY_KEYS};
+use super::{build, Layer, Section, Settings, DEFAULT_CONFIG, LEGACY_KEYS};
 use std::io::Read;
 use std::os::unix::fs::MetadataExt;
 
@@ -10,7 +10,8 @@ use std::os::unix::fs::MetadataExt;
 const MAX_CONFIG_BYTES: u64 = 64 * 1024;
 
 /// Loads the settings for this process, with one line per problem found.
-pub fn load() -> (Settings, Vec<String>) {
+/// `argv0` names the program, for SOCKFIX_PROGRAMS.
+pub fn load(argv0: Option<&str>) -> (Settings, Vec<String>) {
     // SAFETY: getauxval has no preconditions.
     let secure = unsafe { libc::getauxval(libc::AT_SECURE) } != 0;
     let mut warnings = Vec::new();
@@ -20,12 +21,28 @@ pub fn load() -> (Settings, Vec<String>) {
     let path = chosen.unwrap_or(DEFAULT_CONFIG);
 
     let mut layers = vec![Layer { source: "environment".into(), pairs: env.clone() }];
+    let mut sections = Vec::new();
     if let Some(text) = read_config(path, secure, chosen.is_some(), &mut warnings) {
-        let pairs = parse_config(&text, path, &mut warnings);
+        let (pairs, found) = parse_config(&text, path, &mut warnings);
         layers.push(Layer { source: path.to_string(), pairs });
+        sections = found;
     }
-    let settings = build(&layers, &mut warnings);
+    let settings = build(&layers, &sections, &|| program_names(argv0), &mut warnings);
     (settings, warnings)
+}
+
+/// The names a program is known by, for SOCKFIX_PROGRAMS: the base names of
+/// argv[0] and of the executable (a script run through its interpreter is
+/// known by both, "gunicorn" and "python3.11").
+pub fn program_names(argv0: Option<&str>) -> Vec<String> {
+    let base = |p: &str| p.rsplit('/').next().unwrap_or(p).to_string();
+    let mut names: Vec<String> = argv0.map(base).into_iter().collect();
+    if let Ok(exe) = std::fs::read_link("/proc/self/exe") {
+        if let Some(exe) = exe.to_str() {
+            names.push(base(exe));
+        }
+    }
+    names
 }
 
 /// The environment variables sockfix reads: SOCKFIX_* and libkeepalive's.
@@ -66,30 +83,43 @@ fn read_config(path: &str, secure: bool, explicit: bool, warnings: &mut Vec<Stri
 
 /// `KEY=VALUE` lines, as in a shell or systemd EnvironmentFile: blank lines
 /// and `#` comments are skipped, `export ` is allowed, quotes around the
-/// value are removed.
-pub fn parse_config(text: &str, path: &str, warnings: &mut Vec<String>) -> Vec<(String, String)> {
-    let mut pairs = Vec::new();
+/// value are removed. After the global lines, `[dest LIST]` sections (the
+/// profiles) hold the lines that apply to those destinations only.
+pub fn parse_config(text: &str, path: &str, warnings: &mut Vec<String>) -> (Vec<(String, String)>, Vec<Section>) {
+    let mut global = Vec::new();
+    let mut sections: Vec<Section> = Vec::new();
     for (number, line) in text.lines().enumerate() {
         let line = line.trim();
+        let here = format!("{path}:{}", number + 1);
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        if line.starts_with('[') {
-            warnings.push(format!(
-                "{path}:{}: sections such as {line} are not supported by this version of sockfix; the rest of the file is ignored",
-                number + 1
-            ));
-            break;
+        if let Some(header) = line.strip_prefix('[') {
+            match header.strip_suffix(']').and_then(|h| h.trim().strip_prefix("dest ")) {
+                Some(dests) => sections.push(Section { source: here, dests: dests.trim().to_string(), pairs: Vec::new() }),
+                None => {
+                    warnings.push(format!("{here}: {line}: not a [dest LIST] section; its lines are ignored"));
+                    sections.push(Section { source: here, dests: String::new(), pairs: Vec::new() });
+                }
+            }
+            continue;
         }
         let line = line.strip_prefix("export ").unwrap_or(line);
-        match line.split_once('=') {
-            Some((key, value)) if !key.trim().is_empty() => {
-                pairs.push((key.trim().to_string(), unquote(value.trim()).to_string()));
+        let pair = match line.split_once('=') {
+            Some((key, value)) if !key.trim().is_empty() => (key.trim().to_string(), unquote(value.trim()).to_string()),
+            _ => {
+                warnings.push(format!("{here}: not KEY=VALUE: {line}; ignored"));
+                continue;
             }
-            _ => warnings.push(format!("{path}:{}: not KEY=VALUE: {line}; ignored", number + 1)),
+        };
+        match sections.last_mut() {
+            Some(section) => section.pairs.push(pair),
+            None => global.push(pair),
         }
     }
-    pairs
+    // A section whose header was refused keeps its lines out of everything.
+    sections.retain(|s| !s.dests.is_empty());
+    (global, sections)
 }
 
 fn unquote(value: &str) -> &str {
@@ -110,7 +140,8 @@ mod tests {
         let text = "# sockfix\n\nSOCKFIX_KEEPIDLE=60s\nexport SOCKFIX_KEEPCNT = 4\nSOCKFIX_LOG=\"/tmp/a b\"\n\
                     KEEPINTVL='3'\nnonsense\n=5\n";
         let mut w = Vec::new();
-        let pairs = parse_config(text, "/etc/sockfix.conf", &mut w);
+        let (pairs, sections) = parse_config(text, "/etc/sockfix.conf", &mut w);
+        assert!(sections.is_empty());
         let want: Vec<(String, String)> = [
             ("SOCKFIX_KEEPIDLE", "60s"),
             ("SOCKFIX_KEEPCNT", "4"),
@@ -126,12 +157,19 @@ mod tests {
     }
 
     #[test]
-    fn sections_stop_the_global_part() {
+    fn sections_hold_their_own_lines() {
         let mut w = Vec::new();
-        let pairs = parse_config("SOCKFIX_KEEPIDLE=60\n[dest 10.0.0.0/8]\nSOCKFIX_KEEPIDLE=5\n", "f", &mut w);
-        assert_eq!(pairs.len(), 1);
+        let text = "SOCKFIX_KEEPIDLE=60\n[dest 10.0.0.0/8:3306, [fd00::]/8:3306]\nSOCKFIX_KEEPIDLE=5\n\
+                    [server]\nSOCKFIX_KEEPCNT=1\n[ dest :5432 ]\nSOCKFIX_LINGER=0\n";
+        let (pairs, sections) = parse_config(text, "f", &mut w);
+        assert_eq!(pairs, vec![("SOCKFIX_KEEPIDLE".to_string(), "60".to_string())]);
+        assert_eq!(sections.len(), 2);
+        assert_eq!(sections[0].dests, "10.0.0.0/8:3306, [fd00::]/8:3306");
+        assert_eq!(sections[0].source, "f:2");
+        assert_eq!(sections[0].pairs, vec![("SOCKFIX_KEEPIDLE".to_string(), "5".to_string())]);
+        assert_eq!(sections[1].dests, ":5432");
         assert_eq!(w.len(), 1);
-        assert!(w[0].contains("not supported"));
+        assert!(w[0].contains("[server]"));
     }
 
     #[test]

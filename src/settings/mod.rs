@@ -6,10 +6,18 @@
 //! and parsed here, key by key, so one bad value costs only that key its
 //! setting: it keeps its default and yields one warning line naming the key,
 //! the value, where it came from, and what is used instead.
+//!
+//! Settings come in two kinds: those of the process (EINTR, log, scopes) and
+//! those of a connection (`Conn`: keepalive, timeouts, linger, source
+//! address...). `[dest ...]` sections of the config file are profiles: a
+//! copy of the global `Conn` with the section's keys applied, made here once,
+//! so a connect only has to pick one.
 
 mod load;
 pub mod values;
 
+use crate::matching::{self, Dests};
+use core::net::{IpAddr, SocketAddr};
 use libc::c_int;
 use serde::Deserialize;
 use std::ffi::CString;
@@ -22,6 +30,12 @@ const DEFAULT_PASS: &str = "INT,TERM,QUIT,ALRM";
 /// The kernel's limits for the keepalive options (MAX_TCP_KEEPIDLE, ...).
 const MAX_KEEP_SECS: u64 = 32767;
 const MAX_KEEPCNT: u32 = 127;
+/// Longest SO_LINGER and idle check accepted, in seconds.
+const MAX_LINGER_SECS: u64 = 65535;
+const MAX_IDLE_SECS: u64 = 65535;
+/// Idle checks longer than this are made from this on: checking sooner only
+/// costs a poll, never a wrong answer (the fd table keeps 12 bits for it).
+const MAX_IDLE_CHECK_SECS: u16 = 4095;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LogTarget {
@@ -31,8 +45,9 @@ pub enum LogTarget {
     File(CString),
 }
 
+/// What a matched connection gets.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settings {
+pub struct Conn {
     pub keepalive: bool,
     pub keepidle_s: c_int,
     pub keepintvl_s: c_int,
@@ -40,26 +55,67 @@ pub struct Settings {
     /// TCP_USER_TIMEOUT in milliseconds.
     pub user_timeout_ms: Option<c_int>,
     pub connect_timeout_ms: Option<u64>,
-    pub eintr: bool,
-    /// Signals that still interrupt: bit (sig - 1).
-    pub eintr_pass: u64,
-    pub server: bool,
-    pub log: LogTarget,
+    /// SO_LINGER in seconds (0: close with RST).
+    pub linger_s: Option<c_int>,
+    /// Source addresses, used in turn.
+    pub bind: Vec<IpAddr>,
+    /// Source-port range.
+    pub ports: Option<(u16, u16)>,
+    /// Check for a closed peer before writing after this long idle.
+    pub idle_check_s: Option<u16>,
 }
 
-impl Default for Settings {
+impl Default for Conn {
     fn default() -> Self {
-        Settings {
+        Conn {
             keepalive: true,
             keepidle_s: 15,
             keepintvl_s: 15,
             keepcnt: 9,
             user_timeout_ms: None,
             connect_timeout_ms: None,
+            linger_s: None,
+            bind: Vec::new(),
+            ports: None,
+            idle_check_s: None,
+        }
+    }
+}
+
+/// A `[dest ...]` section of the config file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    pub dests: Dests,
+    pub conn: Conn,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// False when SOCKFIX_PROGRAMS / SOCKFIX_SKIP_PROGRAMS leave this program
+    /// out: the library then does nothing at all.
+    pub active: bool,
+    pub eintr: bool,
+    /// Signals that still interrupt: bit (sig - 1).
+    pub eintr_pass: u64,
+    pub server: bool,
+    pub log: LogTarget,
+    /// SOCKFIX_DEST: the connections the settings apply to.
+    pub dests: Dests,
+    pub conn: Conn,
+    pub profiles: Vec<Profile>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            active: true,
             eintr: true,
             eintr_pass: values::signal_set(DEFAULT_PASS).unwrap_or(0),
             server: false,
             log: LogTarget::Off,
+            dests: Dests::default(),
+            conn: Conn::default(),
+            profiles: Vec::new(),
         }
     }
 }
@@ -68,6 +124,15 @@ impl Settings {
     /// Whether `sig` must still interrupt a blocking call.
     pub fn passes(&self, sig: c_int) -> bool {
         (1..=64).contains(&sig) && self.eintr_pass & (1u64 << (sig - 1)) != 0
+    }
+
+    /// What a connection to `dest` gets: nothing outside SOCKFIX_DEST, else
+    /// the first matching profile, else the global settings.
+    pub fn for_dest(&self, dest: &SocketAddr) -> Option<&Conn> {
+        if !self.dests.matches(dest) {
+            return None;
+        }
+        Some(self.profiles.iter().find(|p| p.dests.matches(dest)).map_or(&self.conn, |p| &p.conn))
     }
 }
 
@@ -81,10 +146,17 @@ struct Keys {
     keepcnt: Option<String>,
     user_timeout: Option<String>,
     connect_timeout: Option<String>,
+    linger: Option<String>,
+    bind: Option<String>,
+    ports: Option<String>,
+    idle_check: Option<String>,
     eintr: Option<String>,
     eintr_pass: Option<String>,
     server: Option<String>,
     log: Option<String>,
+    dest: Option<String>,
+    programs: Option<String>,
+    skip_programs: Option<String>,
 }
 
 /// libkeepalive's names, honoured where the SOCKFIX_ twin is unset.
@@ -96,31 +168,30 @@ struct LegacyKeys {
     keepcnt: Option<String>,
 }
 
-/// Every SOCKFIX_ key this version reads.
-pub const KNOWN_KEYS: &[&str] = &[
+/// The keys of a connection: allowed globally and in `[dest ...]` sections.
+pub const CONN_KEYS: &[&str] = &[
     "SOCKFIX_KEEPALIVE",
     "SOCKFIX_KEEPIDLE",
     "SOCKFIX_KEEPINTVL",
     "SOCKFIX_KEEPCNT",
     "SOCKFIX_USER_TIMEOUT",
     "SOCKFIX_CONNECT_TIMEOUT",
-    "SOCKFIX_EINTR",
-    "SOCKFIX_EINTR_PASS",
-    "SOCKFIX_SERVER",
-    "SOCKFIX_LOG",
-    "SOCKFIX_CONFIG",
-];
-
-/// Keys of the specification that this version does not implement yet: set,
-/// they are reported rather than silently ignored.
-pub const NOT_YET_KEYS: &[&str] = &[
     "SOCKFIX_LINGER",
     "SOCKFIX_BIND",
     "SOCKFIX_PORTS",
     "SOCKFIX_IDLE_CHECK",
+];
+
+/// The keys of the process: global only.
+pub const PROCESS_KEYS: &[&str] = &[
+    "SOCKFIX_EINTR",
+    "SOCKFIX_EINTR_PASS",
+    "SOCKFIX_SERVER",
+    "SOCKFIX_LOG",
     "SOCKFIX_DEST",
     "SOCKFIX_PROGRAMS",
     "SOCKFIX_SKIP_PROGRAMS",
+    "SOCKFIX_CONFIG",
 ];
 
 pub const LEGACY_KEYS: &[&str] = &["KEEPALIVE", "KEEPIDLE", "KEEPINTVL", "KEEPCNT"];
@@ -131,10 +202,27 @@ pub struct Layer {
     pub pairs: Vec<(String, String)>,
 }
 
+/// A `[dest LIST]` section: where it starts, its list, its pairs.
+pub struct Section {
+    pub source: String,
+    pub dests: String,
+    pub pairs: Vec<(String, String)>,
+}
+
 struct Parsed {
     sockfix: Keys,
     legacy: LegacyKeys,
     source: String,
+}
+
+impl Parsed {
+    fn of(source: &str, pairs: &[(String, String)]) -> Parsed {
+        Parsed {
+            sockfix: envy::prefixed("SOCKFIX_").from_iter(pairs.iter().cloned()).unwrap_or_default(),
+            legacy: envy::from_iter(pairs.iter().cloned()).unwrap_or_default(),
+            source: source.to_string(),
+        }
+    }
 }
 
 /// A value as found: the key it was set under, its text, its origin.
@@ -163,69 +251,44 @@ macro_rules! find {
     };
 }
 
-/// Combines layers, highest precedence first, into settings. Every problem
-/// is pushed onto `warnings` as one complete line.
-pub fn build(layers: &[Layer], warnings: &mut Vec<String>) -> Settings {
-    let parsed: Vec<Parsed> = layers
-        .iter()
-        .map(|l| Parsed {
-            sockfix: envy::prefixed("SOCKFIX_").from_iter(l.pairs.iter().cloned()).unwrap_or_default(),
-            legacy: envy::from_iter(l.pairs.iter().cloned()).unwrap_or_default(),
-            source: l.source.clone(),
-        })
-        .collect();
+type Warn<'w> = dyn FnMut(&Found, &str, String) + 'w;
+
+/// Combines layers (highest precedence first) and config-file sections into
+/// settings. `names` tells the program's names, asked only when a program
+/// list is set. Every problem is pushed onto `warnings` as one line.
+pub fn build(layers: &[Layer], sections: &[Section], names: &dyn Fn() -> Vec<String>, warnings: &mut Vec<String>) -> Settings {
+    let parsed: Vec<Parsed> = layers.iter().map(|l| Parsed::of(&l.source, &l.pairs)).collect();
     for layer in layers {
-        warn_unknown_keys(layer, warnings);
+        warn_unknown_keys(&layer.source, &layer.pairs, false, warnings);
     }
-
-    let d = Settings::default();
+    let mut lines = Vec::new();
     let mut warn = |f: &Found, why: &str, using: String| {
-        warnings.push(format!("{}={} ({}): {}; using {}", f.key, f.text, f.source, why, using));
+        lines.push(format!("{}={} ({}): {}; using {}", f.key, f.text, f.source, why, using));
     };
-    let mut s = Settings::default();
+    let mut s = Settings { conn: conn_settings(&parsed, &Conn::default(), &mut warn), ..Settings::default() };
+    process_settings(&parsed, &mut s, names, &mut warn);
 
-    if let Some(f) = find!(parsed, keepalive, "SOCKFIX_KEEPALIVE", "KEEPALIVE") {
-        s.keepalive = values::boolean(f.text).unwrap_or_else(|why| {
-            warn(&f, why, on_off(d.keepalive).into());
-            d.keepalive
-        });
-    }
-    if let Some(f) = find!(parsed, keepidle, "SOCKFIX_KEEPIDLE", "KEEPIDLE") {
-        s.keepidle_s = keepalive_secs(&f, d.keepidle_s, &mut warn);
-    }
-    if let Some(f) = find!(parsed, keepintvl, "SOCKFIX_KEEPINTVL", "KEEPINTVL") {
-        s.keepintvl_s = keepalive_secs(&f, d.keepintvl_s, &mut warn);
-    }
-    if let Some(f) = find!(parsed, keepcnt, "SOCKFIX_KEEPCNT", "KEEPCNT") {
-        s.keepcnt = match values::count(f.text, 1, MAX_KEEPCNT) {
-            Ok(n) => n as c_int,
+    for section in sections {
+        let dests = match Dests::parse(&section.dests) {
+            Ok(d) => d,
             Err(why) => {
-                warn(&f, &format!("{why} (1-{MAX_KEEPCNT})"), d.keepcnt.to_string());
-                d.keepcnt
+                lines.push(format!("[dest {}] ({}): {why}; section ignored", section.dests, section.source));
+                continue;
             }
         };
-    }
-    if let Some(f) = find!(parsed, user_timeout, "SOCKFIX_USER_TIMEOUT") {
-        s.user_timeout_ms = if f.text.trim().eq_ignore_ascii_case("auto") {
-            // What keepalive alone would take to drop a dead peer.
-            let secs = s.keepidle_s as i64 + s.keepintvl_s as i64 * s.keepcnt as i64;
-            Some((secs * 1000).min(c_int::MAX as i64) as c_int)
-        } else {
-            match optional_duration(f.text, c_int::MAX as u64) {
-                Ok(ms) => ms.map(|ms| ms as c_int),
-                Err(why) => {
-                    warn(&f, why, "off".into());
-                    None
-                }
-            }
+        warn_unknown_keys(&section.source, &section.pairs, true, &mut lines);
+        let parsed = [Parsed::of(&section.source, &section.pairs)];
+        let mut warn = |f: &Found, why: &str, using: String| {
+            lines.push(format!("{}={} ({}): {}; using {}", f.key, f.text, f.source, why, using));
         };
+        s.profiles.push(Profile { dests, conn: conn_settings(&parsed, &s.conn, &mut warn) });
     }
-    if let Some(f) = find!(parsed, connect_timeout, "SOCKFIX_CONNECT_TIMEOUT") {
-        s.connect_timeout_ms = optional_duration(f.text, u32::MAX as u64).unwrap_or_else(|why| {
-            warn(&f, why, "off".into());
-            None
-        });
-    }
+    warnings.append(&mut lines);
+    s
+}
+
+fn process_settings(parsed: &[Parsed], s: &mut Settings, names: &dyn Fn() -> Vec<String>, warn: &mut Warn) {
+    let d = Settings::default();
     if let Some(f) = find!(parsed, eintr, "SOCKFIX_EINTR") {
         s.eintr = values::boolean(f.text).unwrap_or_else(|why| {
             warn(&f, why, on_off(d.eintr).into());
@@ -250,12 +313,115 @@ pub fn build(layers: &[Layer], warnings: &mut Vec<String>) -> Settings {
             LogTarget::Off
         });
     }
-    s
+    if let Some(f) = find!(parsed, dest, "SOCKFIX_DEST") {
+        s.dests = Dests::parse(f.text).unwrap_or_else(|why| {
+            warn(&f, &why, "*".into());
+            Dests::default()
+        });
+    }
+    let only = find!(parsed, programs, "SOCKFIX_PROGRAMS").map_or_else(Vec::new, |f| matching::parse_names(f.text));
+    let skip = find!(parsed, skip_programs, "SOCKFIX_SKIP_PROGRAMS").map_or_else(Vec::new, |f| matching::parse_names(f.text));
+    if !only.is_empty() || !skip.is_empty() {
+        let names = names();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        s.active = matching::program_in_scope(&names, &only, &skip);
+    }
+}
+
+/// The connection settings found in `parsed`, over `base`.
+fn conn_settings(parsed: &[Parsed], base: &Conn, warn: &mut Warn) -> Conn {
+    let d = base;
+    let mut c = base.clone();
+    if let Some(f) = find!(parsed, keepalive, "SOCKFIX_KEEPALIVE", "KEEPALIVE") {
+        c.keepalive = values::boolean(f.text).unwrap_or_else(|why| {
+            warn(&f, why, on_off(d.keepalive).into());
+            d.keepalive
+        });
+    }
+    if let Some(f) = find!(parsed, keepidle, "SOCKFIX_KEEPIDLE", "KEEPIDLE") {
+        c.keepidle_s = keepalive_secs(&f, d.keepidle_s, warn);
+    }
+    if let Some(f) = find!(parsed, keepintvl, "SOCKFIX_KEEPINTVL", "KEEPINTVL") {
+        c.keepintvl_s = keepalive_secs(&f, d.keepintvl_s, warn);
+    }
+    if let Some(f) = find!(parsed, keepcnt, "SOCKFIX_KEEPCNT", "KEEPCNT") {
+        c.keepcnt = match values::count(f.text, 1, MAX_KEEPCNT) {
+            Ok(n) => n as c_int,
+            Err(why) => {
+                warn(&f, &format!("{why} (1-{MAX_KEEPCNT})"), d.keepcnt.to_string());
+                d.keepcnt
+            }
+        };
+    }
+    if let Some(f) = find!(parsed, user_timeout, "SOCKFIX_USER_TIMEOUT") {
+        c.user_timeout_ms = if f.text.trim().eq_ignore_ascii_case("auto") {
+            // What keepalive alone would take to drop a dead peer.
+            let secs = c.keepidle_s as i64 + c.keepintvl_s as i64 * c.keepcnt as i64;
+            Some((secs * 1000).min(c_int::MAX as i64) as c_int)
+        } else {
+            match optional_duration(f.text, c_int::MAX as u64) {
+                Ok(ms) => ms.map(|ms| ms as c_int),
+                Err(why) => {
+                    warn(&f, why, shown_ms(d.user_timeout_ms.map(|v| v as u64)));
+                    d.user_timeout_ms
+                }
+            }
+        };
+    }
+    if let Some(f) = find!(parsed, connect_timeout, "SOCKFIX_CONNECT_TIMEOUT") {
+        c.connect_timeout_ms = optional_duration(f.text, u32::MAX as u64).unwrap_or_else(|why| {
+            warn(&f, why, shown_ms(d.connect_timeout_ms));
+            d.connect_timeout_ms
+        });
+    }
+    if let Some(f) = find!(parsed, linger, "SOCKFIX_LINGER") {
+        c.linger_s = match whole_seconds(f.text, 0, MAX_LINGER_SECS, true) {
+            Ok(secs) => secs,
+            Err(why) => {
+                warn(&f, &why, d.linger_s.map_or("off".into(), |v| format!("{v}s")));
+                d.linger_s
+            }
+        };
+    }
+    if let Some(f) = find!(parsed, bind, "SOCKFIX_BIND") {
+        c.bind = if values::is_off(f.text) {
+            Vec::new()
+        } else {
+            matching::parse_addresses(f.text).unwrap_or_else(|why| {
+                warn(&f, &why, if d.bind.is_empty() { "none".into() } else { "the global list".into() });
+                d.bind.clone()
+            })
+        };
+    }
+    if let Some(f) = find!(parsed, ports, "SOCKFIX_PORTS") {
+        c.ports = if values::is_off(f.text) {
+            None
+        } else {
+            matching::parse_port_range(f.text).map(Some).unwrap_or_else(|why| {
+                warn(&f, why, d.ports.map_or("the kernel's range".into(), |(l, h)| format!("{l}-{h}")));
+                d.ports
+            })
+        };
+    }
+    if let Some(f) = find!(parsed, idle_check, "SOCKFIX_IDLE_CHECK") {
+        c.idle_check_s = match whole_seconds(f.text, 1, MAX_IDLE_SECS, false) {
+            Ok(Some(secs)) if secs as u16 > MAX_IDLE_CHECK_SECS => {
+                warn(&f, "checked from the longest supported idle time on (sooner is harmless)", format!("{MAX_IDLE_CHECK_SECS}s"));
+                Some(MAX_IDLE_CHECK_SECS)
+            }
+            Ok(secs) => secs.map(|s| s as u16),
+            Err(why) => {
+                warn(&f, &why, d.idle_check_s.map_or("off".into(), |v| format!("{v}s")));
+                d.idle_check_s
+            }
+        };
+    }
+    c
 }
 
 /// A keepalive time in whole seconds, as the kernel takes it. A value that
 /// is not a whole number of seconds is rounded up, and said so.
-fn keepalive_secs(f: &Found, default: c_int, warn: &mut impl FnMut(&Found, &str, String)) -> c_int {
+fn keepalive_secs(f: &Found, default: c_int, warn: &mut Warn) -> c_int {
     match values::duration_ms(f.text) {
         Ok(ms) if ms == 0 || ms > MAX_KEEP_SECS * 1000 => {
             warn(f, &format!("out of range (1s-{MAX_KEEP_SECS}s)"), format!("{default}s"));
@@ -275,6 +441,23 @@ fn keepalive_secs(f: &Found, default: c_int, warn: &mut impl FnMut(&Found, &str,
     }
 }
 
+/// `off`, or a duration in whole seconds from `min` to `max` (rounded up).
+/// With `zero_counts`, `0` is a value (SO_LINGER 0: reset); else it is off.
+fn whole_seconds(text: &str, min: u64, max: u64, zero_counts: bool) -> Result<Option<c_int>, String> {
+    if values::is_off(text) {
+        return Ok(None);
+    }
+    let ms = values::duration_ms(text).map_err(String::from)?;
+    if ms == 0 && !zero_counts {
+        return Ok(None);
+    }
+    let secs = ms.div_ceil(1000);
+    if secs < min || secs > max {
+        return Err(format!("out of range ({min}s-{max}s)"));
+    }
+    Ok(Some(secs as c_int))
+}
+
 /// `off` / `0` or a duration in milliseconds up to `max`.
 fn optional_duration(text: &str, max: u64) -> Result<Option<u64>, &'static str> {
     if values::is_off(text) {
@@ -285,6 +468,10 @@ fn optional_duration(text: &str, max: u64) -> Result<Option<u64>, &'static str> 
         ms if ms > max => Err("too long"),
         ms => Ok(Some(ms)),
     }
+}
+
+fn shown_ms(ms: Option<u64>) -> String {
+    ms.map_or("off".into(), |ms| format!("{ms}ms"))
 }
 
 fn log_target(text: &str) -> Result<LogTarget, &'static str> {
@@ -306,17 +493,20 @@ fn on_off(b: bool) -> &'static str {
     }
 }
 
-fn warn_unknown_keys(layer: &Layer, warnings: &mut Vec<String>) {
-    for (key, value) in &layer.pairs {
-        if !key.starts_with("SOCKFIX_") || KNOWN_KEYS.contains(&key.as_str()) {
-            continue;
-        }
-        let why = if NOT_YET_KEYS.contains(&key.as_str()) {
-            "not supported by this version of sockfix"
-        } else {
+/// Unknown SOCKFIX_ keys, and process keys inside a `[dest]` section.
+fn warn_unknown_keys(source: &str, pairs: &[(String, String)], in_section: bool, warnings: &mut Vec<String>) {
+    for (key, value) in pairs {
+        let k = key.as_str();
+        let why = if in_section && PROCESS_KEYS.contains(&k) {
+            "applies to the whole program, not in a [dest] section"
+        } else if in_section && !CONN_KEYS.contains(&k) && !LEGACY_KEYS.contains(&k) {
             "unknown setting"
+        } else if !in_section && k.starts_with("SOCKFIX_") && !CONN_KEYS.contains(&k) && !PROCESS_KEYS.contains(&k) {
+            "unknown setting"
+        } else {
+            continue;
         };
-        warnings.push(format!("{key}={value} ({}): {why}; ignored", layer.source));
+        warnings.push(format!("{key}={value} ({source}): {why}; ignored"));
     }
 }
 
@@ -330,17 +520,25 @@ mod tests {
 
     fn build_from(layers: &[Layer]) -> (Settings, Vec<String>) {
         let mut w = Vec::new();
-        let s = build(layers, &mut w);
+        let s = build(layers, &[], &|| vec!["prog".into()], &mut w);
         (s, w)
+    }
+
+    fn section(dests: &str, pairs: &[(&str, &str)]) -> Section {
+        Section {
+            source: "/etc/sockfix.conf:7".into(),
+            dests: dests.into(),
+            pairs: pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        }
     }
 
     #[test]
     fn defaults_find_a_dead_peer_in_150s() {
         let (s, w) = build_from(&[]);
         assert!(w.is_empty());
-        assert!(s.keepalive && s.eintr && !s.server);
-        assert_eq!((s.keepidle_s, s.keepintvl_s, s.keepcnt), (15, 15, 9));
-        assert_eq!(s.user_timeout_ms, None);
+        assert!(s.conn.keepalive && s.eintr && !s.server);
+        assert_eq!((s.conn.keepidle_s, s.conn.keepintvl_s, s.conn.keepcnt), (15, 15, 9));
+        assert_eq!(s.conn.user_timeout_ms, None);
         assert!(s.passes(libc::SIGINT) && s.passes(libc::SIGALRM));
         assert!(!s.passes(libc::SIGWINCH) && !s.passes(libc::SIGHUP));
         assert_eq!(s.log, LogTarget::Off);
@@ -352,34 +550,34 @@ mod tests {
         let file = layer("/etc/sockfix.conf", &[("SOCKFIX_KEEPIDLE", "40"), ("SOCKFIX_KEEPCNT", "3")]);
         let (s, w) = build_from(&[env, file]);
         assert!(w.is_empty(), "{w:?}");
-        assert_eq!(s.keepidle_s, 41);
-        assert_eq!(s.keepcnt, 3);
-        assert_eq!(s.keepintvl_s, 15);
+        assert_eq!(s.conn.keepidle_s, 41);
+        assert_eq!(s.conn.keepcnt, 3);
+        assert_eq!(s.conn.keepintvl_s, 15);
     }
 
     #[test]
     fn libkeepalive_names_apply_where_the_twin_is_unset() {
         let env = layer("environment", &[("KEEPIDLE", "7"), ("KEEPINTVL", "1"), ("KEEPCNT", "3")]);
         let (s, _) = build_from(&[env]);
-        assert_eq!((s.keepidle_s, s.keepintvl_s, s.keepcnt), (7, 1, 3));
+        assert_eq!((s.conn.keepidle_s, s.conn.keepintvl_s, s.conn.keepcnt), (7, 1, 3));
 
         let env = layer("environment", &[("KEEPIDLE", "7"), ("SOCKFIX_KEEPIDLE", "8"), ("KEEPALIVE", "off")]);
         let (s, _) = build_from(&[env]);
-        assert_eq!(s.keepidle_s, 8);
-        assert!(!s.keepalive);
+        assert_eq!(s.conn.keepidle_s, 8);
+        assert!(!s.conn.keepalive);
 
         // An environment KEEPIDLE is still "the environment": it beats the file.
         let env = layer("environment", &[("KEEPIDLE", "7")]);
         let file = layer("/etc/sockfix.conf", &[("SOCKFIX_KEEPIDLE", "60")]);
-        assert_eq!(build_from(&[env, file]).0.keepidle_s, 7);
+        assert_eq!(build_from(&[env, file]).0.conn.keepidle_s, 7);
     }
 
     #[test]
     fn a_bad_value_keeps_the_default_with_one_clear_line() {
         let env = layer("environment", &[("SOCKFIX_KEEPIDLE", "banana"), ("SOCKFIX_KEEPCNT", "500")]);
         let (s, w) = build_from(&[env]);
-        assert_eq!(s.keepidle_s, 15);
-        assert_eq!(s.keepcnt, 9);
+        assert_eq!(s.conn.keepidle_s, 15);
+        assert_eq!(s.conn.keepcnt, 9);
         assert_eq!(w.len(), 2, "{w:?}");
         assert!(w[0].starts_with("SOCKFIX_KEEPIDLE=banana (environment): not a duration"), "{}", w[0]);
         assert!(w[0].ends_with("using 15s"), "{}", w[0]);
@@ -389,17 +587,17 @@ mod tests {
     #[test]
     fn sub_second_keepalive_rounds_up_and_says_so() {
         let (s, w) = build_from(&[layer("environment", &[("SOCKFIX_KEEPINTVL", "500ms")])]);
-        assert_eq!(s.keepintvl_s, 1);
+        assert_eq!(s.conn.keepintvl_s, 1);
         assert_eq!(w.len(), 1);
         assert!(w[0].contains("whole seconds") && w[0].ends_with("using 1s"), "{}", w[0]);
         let (s, w) = build_from(&[layer("environment", &[("SOCKFIX_KEEPIDLE", "0")])]);
-        assert_eq!(s.keepidle_s, 15);
+        assert_eq!(s.conn.keepidle_s, 15);
         assert_eq!(w.len(), 1);
     }
 
     #[test]
     fn user_timeout_values() {
-        let ut = |v: &str| build_from(&[layer("environment", &[("SOCKFIX_USER_TIMEOUT", v)])]).0.user_timeout_ms;
+        let ut = |v: &str| build_from(&[layer("environment", &[("SOCKFIX_USER_TIMEOUT", v)])]).0.conn.user_timeout_ms;
         assert_eq!(ut("30s"), Some(30_000));
         assert_eq!(ut("2500ms"), Some(2500));
         assert_eq!(ut("off"), None);
@@ -410,7 +608,7 @@ mod tests {
             "environment",
             &[("SOCKFIX_USER_TIMEOUT", "AUTO"), ("KEEPIDLE", "5"), ("KEEPINTVL", "2"), ("KEEPCNT", "3")],
         );
-        assert_eq!(build_from(&[env]).0.user_timeout_ms, Some(11_000));
+        assert_eq!(build_from(&[env]).0.conn.user_timeout_ms, Some(11_000));
     }
 
     #[test]
@@ -427,7 +625,7 @@ mod tests {
         );
         let (s, w) = build_from(&[env]);
         assert!(w.is_empty(), "{w:?}");
-        assert_eq!(s.connect_timeout_ms, Some(2000));
+        assert_eq!(s.conn.connect_timeout_ms, Some(2000));
         assert!(!s.eintr && s.server);
         assert!(s.passes(libc::SIGHUP) && s.passes(libc::SIGUSR1) && !s.passes(libc::SIGINT));
         assert_eq!(s.log, LogTarget::File(CString::new("/var/log/sockfix.log").unwrap()));
@@ -439,11 +637,88 @@ mod tests {
     }
 
     #[test]
-    fn unknown_and_unimplemented_keys_are_reported() {
+    fn unknown_keys_are_reported() {
         let env = layer("environment", &[("SOCKFIX_KEEPIDEL", "5"), ("SOCKFIX_LINGER", "0"), ("PATH", "/bin")]);
-        let (_, w) = build_from(&[env]);
-        assert_eq!(w.len(), 2, "{w:?}");
+        let (s, w) = build_from(&[env]);
+        assert_eq!(w.len(), 1, "{w:?}");
         assert!(w[0].contains("SOCKFIX_KEEPIDEL") && w[0].contains("unknown setting"));
-        assert!(w[1].contains("SOCKFIX_LINGER") && w[1].contains("not supported"));
+        assert_eq!(s.conn.linger_s, Some(0));
+    }
+
+    #[test]
+    fn shaping_values() {
+        let env = layer(
+            "environment",
+            &[
+                ("SOCKFIX_LINGER", "2500ms"),
+                ("SOCKFIX_BIND", "192.0.2.1, 2001:db8::1"),
+                ("SOCKFIX_PORTS", "40000-40999"),
+                ("SOCKFIX_IDLE_CHECK", "30s"),
+            ],
+        );
+        let (s, w) = build_from(&[env]);
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(s.conn.linger_s, Some(3));
+        assert_eq!(s.conn.bind.len(), 2);
+        assert_eq!(s.conn.ports, Some((40000, 40999)));
+        assert_eq!(s.conn.idle_check_s, Some(30));
+
+        let env = layer(
+            "environment",
+            &[("SOCKFIX_LINGER", "off"), ("SOCKFIX_BIND", "nope"), ("SOCKFIX_PORTS", "9-1"), ("SOCKFIX_IDLE_CHECK", "0")],
+        );
+        let (s, w) = build_from(&[env]);
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert_eq!(s.conn, Conn::default());
+    }
+
+    #[test]
+    fn scopes() {
+        let sa = |t: &str| t.parse::<SocketAddr>().unwrap();
+        let (s, w) = build_from(&[layer("environment", &[("SOCKFIX_DEST", "10.0.0.0/8:3306, :5432")])]);
+        assert!(w.is_empty());
+        assert!(s.for_dest(&sa("10.0.0.1:3306")).is_some());
+        assert!(s.for_dest(&sa("10.0.0.1:80")).is_none());
+        let (s, w) = build_from(&[layer("environment", &[("SOCKFIX_DEST", "10.0.0.0/99")])]);
+        assert_eq!(w.len(), 1);
+        assert!(s.for_dest(&sa("1.1.1.1:1")).is_some());
+
+        let programs = |only: &str, skip: &str| {
+            let env = layer("environment", &[("SOCKFIX_PROGRAMS", only), ("SOCKFIX_SKIP_PROGRAMS", skip)]);
+            build(&[env], &[], &|| vec!["gunicorn".into(), "python3.11".into()], &mut Vec::new()).active
+        };
+        assert!(programs("php-fpm,gunicorn", ""));
+        assert!(!programs("php-fpm", ""));
+        assert!(!programs("", "python3.11"));
+        assert!(programs("", "sshd"));
+    }
+
+    #[test]
+    fn profiles_override_for_their_destinations_first_match_wins() {
+        let sa = |t: &str| t.parse::<SocketAddr>().unwrap();
+        let file = layer("/etc/sockfix.conf", &[("SOCKFIX_KEEPIDLE", "60s")]);
+        let sections = [
+            section("10.0.0.0/8:3306, [fd00::]/8:3306", &[("SOCKFIX_KEEPIDLE", "5s"), ("SOCKFIX_LINGER", "0"), ("SOCKFIX_IDLE_CHECK", "30s")]),
+            section("10.0.0.0/8", &[("SOCKFIX_KEEPCNT", "2")]),
+            section("nonsense", &[("SOCKFIX_KEEPIDLE", "1")]),
+            section("192.0.2.0/24", &[("SOCKFIX_LOG", "stderr"), ("SOCKFIX_USER_TIMEOUT", "auto"), ("SOCKFIX_KEEPINTVL", "x")]),
+        ];
+        let mut w = Vec::new();
+        let s = build(&[file], &sections, &|| vec!["prog".into()], &mut w);
+        assert_eq!(s.profiles.len(), 3);
+        assert_eq!(w.len(), 3, "{w:?}");
+        assert!(w[0].contains("[dest nonsense]"));
+        assert!(w[1].contains("SOCKFIX_LOG") && w[1].contains("whole program"));
+        assert!(w[2].contains("SOCKFIX_KEEPINTVL=x (/etc/sockfix.conf:7)") && w[2].ends_with("using 15s"));
+
+        let db = s.for_dest(&sa("10.1.1.1:3306")).unwrap();
+        assert_eq!((db.keepidle_s, db.keepcnt, db.linger_s, db.idle_check_s), (5, 9, Some(0), Some(30)));
+        let db6 = s.for_dest(&sa("[fd00::5]:3306")).unwrap();
+        assert_eq!(db6.keepidle_s, 5);
+        let other10 = s.for_dest(&sa("10.1.1.1:80")).unwrap();
+        assert_eq!((other10.keepidle_s, other10.keepcnt, other10.linger_s), (60, 2, None));
+        let web = s.for_dest(&sa("192.0.2.4:443")).unwrap();
+        assert_eq!(web.user_timeout_ms, Some((60 + 15 * 9) * 1000));
+        assert_eq!(s.for_dest(&sa("203.0.113.1:1")).unwrap().keepidle_s, 60);
     }
 }

@@ -1,0 +1,105 @@
+//! SOCKFIX_BIND and SOCKFIX_PORTS: the source address and port of outgoing
+//! connections (seed 003: thousands of short connections a second run a
+//! host out of source ports through TIME_WAIT).
+//!
+//! Addresses are used in turn (a process-wide counter), only those of the
+//! destination's family; one that cannot be bound is skipped with a log line
+//! and the next is tried, so a missing address never fails a connect. The
+//! socket is bound with IP_BIND_ADDRESS_NO_PORT, so the kernel still picks
+//! the port at connect time and can reuse it towards other destinations.
+//! The port range is IP_LOCAL_PORT_RANGE (Linux 6.3+); on older kernels the
+//! library binds a random port in the range itself, retrying a bounded
+//! number of times on EADDRINUSE. A socket the program bound itself is left
+//! alone.
+
+use crate::fdtable as ft;
+use crate::settings::Conn;
+use crate::sockaddr;
+use crate::sys;
+use core::net::{IpAddr, SocketAddr};
+use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use libc::c_int;
+
+const IP_BIND_ADDRESS_NO_PORT: c_int = 24;
+const IP_LOCAL_PORT_RANGE: c_int = 51;
+/// Ports tried in the fallback before giving the choice back to the kernel.
+const FALLBACK_TRIES: u32 = 64;
+
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+/// Binds `fd`, about to connect to `dest`, to a source address and port
+/// range per `conn`. Returns the address bound, for the log.
+pub fn bind(fd: c_int, entry: u32, conn: &Conn, dest: &SocketAddr) -> Option<IpAddr> {
+    if conn.bind.is_empty() && conn.ports.is_none() || entry & ft::APP_BOUND != 0 {
+        return None;
+    }
+    let _keep = sys::ErrnoGuard::new();
+    // A socket we did not see created may have been bound elsewhere.
+    if entry & ft::SEEN == 0 && sys::local_port(fd).is_none_or(|p| p != 0) {
+        return None;
+    }
+    // The socket's family is the destination's as the program gave it; a
+    // mapped destination (::ffff:10.0.0.1) means IPv4 addresses, mapped.
+    let v6_socket = dest.is_ipv6();
+    let v4_dest = match dest.ip() {
+        IpAddr::V4(_) => true,
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().is_some(),
+    };
+    let fallback = match conn.ports {
+        Some((low, high)) => {
+            let range = (u32::from(high) << 16) | u32::from(low);
+            (!sys::setsockopt_int(fd, libc::IPPROTO_IP, IP_LOCAL_PORT_RANGE, range as c_int)).then_some((low, high))
+        }
+        None => None,
+    };
+    let candidates = || conn.bind.iter().filter(move |a| a.is_ipv4() == v4_dest);
+    let n = candidates().count();
+    if n == 0 {
+        if let Some((low, high)) = fallback {
+            let any = if v6_socket { IpAddr::V6(core::net::Ipv6Addr::UNSPECIFIED) } else { IpAddr::V4(core::net::Ipv4Addr::UNSPECIFIED) };
+            bind_in_range(fd, any, v6_socket, low, high);
+        }
+        return None;
+    }
+    let start = NEXT.fetch_add(1, Relaxed);
+    for k in 0..n {
+        let Some(&addr) = candidates().nth((start + k) % n) else { continue };
+        let ok = match fallback {
+            Some((low, high)) => bind_in_range(fd, addr, v6_socket, low, high),
+            None => {
+                sys::setsockopt_int(fd, libc::IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1);
+                bind_to(fd, addr, v6_socket, 0)
+            }
+        };
+        if ok {
+            return Some(addr);
+        }
+        crate::log!("fd {fd}: cannot bind source address {addr}: errno {}; skipped", sys::errno());
+    }
+    crate::log!("fd {fd}: no source address in SOCKFIX_BIND could be bound; the kernel chooses");
+    None
+}
+
+fn bind_to(fd: c_int, ip: IpAddr, v6_socket: bool, port: u16) -> bool {
+    let (storage, len) = sockaddr::from_ip(ip, port, v6_socket);
+    // SAFETY: a valid sockaddr of the given length; a raw syscall, so the
+    // program's own bind hook does not record it as the program's.
+    unsafe { libc::syscall(libc::SYS_bind, fd, &storage as *const libc::sockaddr_storage, len) == 0 }
+}
+
+/// The fallback for kernels without IP_LOCAL_PORT_RANGE: a random port in
+/// the range, then the next ones, a bounded number of times.
+fn bind_in_range(fd: c_int, ip: IpAddr, v6_socket: bool, low: u16, high: u16) -> bool {
+    let size = u32::from(high) - u32::from(low) + 1;
+    let start = sys::random_u32() % size;
+    for i in 0..size.min(FALLBACK_TRIES) {
+        let port = low as u32 + (start + i) % size;
+        if bind_to(fd, ip, v6_socket, port as u16) {
+            return true;
+        }
+        if sys::errno() != libc::EADDRINUSE {
+            return false;
+        }
+    }
+    false
+}
