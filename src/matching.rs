@@ -42,18 +42,27 @@ fn same_prefix(a: u128, b: u128, prefix: u8, bits: u32) -> bool {
 pub struct Dests {
     any: bool,
     rules: Vec<Rule>,
+    /// The list as written, for `sockfix config`.
+    text: String,
 }
 
 impl Default for Dests {
     fn default() -> Self {
-        Dests { any: true, rules: Vec::new() }
+        Dests { any: true, rules: Vec::new(), text: "*".into() }
+    }
+}
+
+impl core::fmt::Display for Dests {
+    fn fmt(&self, f: &mut core::fmt::Formatter) -> core::fmt::Result {
+        f.write_str(&self.text)
     }
 }
 
 impl Dests {
     pub fn parse(text: &str) -> Result<Dests, String> {
-        let mut dests = Dests { any: false, rules: Vec::new() };
-        for item in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let text = text.split(',').map(str::trim).filter(|i| !i.is_empty()).collect::<Vec<_>>().join(", ");
+        let mut dests = Dests { any: false, rules: Vec::new(), text: text.clone() };
+        for item in text.split(", ") {
             if item == "*" {
                 dests.any = true;
             } else {

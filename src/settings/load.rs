@@ -12,6 +12,23 @@ const MAX_CONFIG_BYTES: u64 = 64 * 1024;
 /// Loads the settings for this process, with one line per problem found.
 /// `argv0` names the program, for SOCKFIX_PROGRAMS.
 pub fn load(argv0: Option<&str>) -> (Settings, Vec<String>) {
+    let mut g = gather();
+    let settings = build(&g.layers, &g.sections, &|| program_names(argv0), &mut g.warnings);
+    (settings, g.warnings)
+}
+
+/// Where the settings come from, before they are combined.
+pub struct Gathered {
+    /// Highest precedence first: the environment, then the config file.
+    pub layers: Vec<Layer>,
+    pub sections: Vec<Section>,
+    pub warnings: Vec<String>,
+    #[allow(dead_code)] // read by sockfix-settings
+    pub secure: bool,
+}
+
+/// Reads the environment and the config file.
+pub fn gather() -> Gathered {
     // SAFETY: getauxval has no preconditions.
     let secure = unsafe { libc::getauxval(libc::AT_SECURE) } != 0;
     let mut warnings = Vec::new();
@@ -27,8 +44,7 @@ pub fn load(argv0: Option<&str>) -> (Settings, Vec<String>) {
         layers.push(Layer { source: path.to_string(), pairs });
         sections = found;
     }
-    let settings = build(&layers, &sections, &|| program_names(argv0), &mut warnings);
-    (settings, warnings)
+    Gathered { layers, sections, warnings, secure }
 }
 
 /// The names a program is known by, for SOCKFIX_PROGRAMS: the base names of

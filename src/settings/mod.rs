@@ -13,6 +13,9 @@
 //! copy of the global `Conn` with the section's keys applied, made here once,
 //! so a connect only has to pick one.
 
+/// For `sockfix config` (the sockfix-settings binary); unused in the library.
+#[allow(dead_code)]
+pub mod describe;
 mod load;
 pub mod values;
 
@@ -22,7 +25,8 @@ use libc::c_int;
 use serde::Deserialize;
 use std::ffi::CString;
 
-pub use load::load;
+#[allow(unused_imports)]
+pub use load::{gather, load, Gathered};
 
 pub const DEFAULT_CONFIG: &str = "/etc/sockfix.conf";
 const DEFAULT_PASS: &str = "INT,TERM,QUIT,ALRM";
