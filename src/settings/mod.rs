@@ -16,6 +16,8 @@
 /// For `sockfix config` (the sockfix-settings binary); unused in the library.
 #[allow(dead_code)]
 pub mod describe;
+#[cfg(test)]
+mod fuzz;
 mod load;
 pub mod values;
 
