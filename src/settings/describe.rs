@@ -82,20 +82,9 @@ fn log_text(t: &LogTarget) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{build, Section};
+    use super::super::build;
+    use super::super::tests::{layer, section};
     use super::*;
-
-    fn layer(source: &str, pairs: &[(&str, &str)]) -> Layer {
-        Layer { source: source.into(), pairs: pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect() }
-    }
-
-    fn section(dests: &str, pairs: &[(&str, &str)]) -> Section {
-        Section {
-            source: "/etc/sockfix.conf:7".into(),
-            dests: dests.into(),
-            pairs: pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-        }
-    }
 
     #[test]
     fn describe_says_where_each_value_came_from() {

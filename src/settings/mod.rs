@@ -520,7 +520,7 @@ fn warn_unknown_keys(source: &str, pairs: &[(String, String)], in_section: bool,
 mod tests {
     use super::*;
 
-    fn layer(source: &str, pairs: &[(&str, &str)]) -> Layer {
+    pub(super) fn layer(source: &str, pairs: &[(&str, &str)]) -> Layer {
         Layer { source: source.into(), pairs: pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect() }
     }
 
@@ -530,7 +530,7 @@ mod tests {
         (s, w)
     }
 
-    fn section(dests: &str, pairs: &[(&str, &str)]) -> Section {
+    pub(super) fn section(dests: &str, pairs: &[(&str, &str)]) -> Section {
         Section {
             source: "/etc/sockfix.conf:7".into(),
             dests: dests.into(),
