@@ -202,6 +202,9 @@ pub const PROCESS_KEYS: &[&str] = &[
 
 pub const LEGACY_KEYS: &[&str] = &["KEEPALIVE", "KEEPIDLE", "KEEPINTVL", "KEEPCNT"];
 
+/// Variables of the sockfix command, not of the library: never reported.
+const TOOL_KEYS: &[&str] = &["SOCKFIX_LIBRARY"];
+
 /// One layer of `KEY=VALUE` pairs and where they came from.
 pub struct Layer {
     pub source: String,
@@ -507,7 +510,12 @@ fn warn_unknown_keys(source: &str, pairs: &[(String, String)], in_section: bool,
             "applies to the whole program, not in a [dest] section"
         } else if in_section && !CONN_KEYS.contains(&k) && !LEGACY_KEYS.contains(&k) {
             "unknown setting"
-        } else if !in_section && k.starts_with("SOCKFIX_") && !CONN_KEYS.contains(&k) && !PROCESS_KEYS.contains(&k) {
+        } else if !in_section
+            && k.starts_with("SOCKFIX_")
+            && !CONN_KEYS.contains(&k)
+            && !PROCESS_KEYS.contains(&k)
+            && !TOOL_KEYS.contains(&k)
+        {
             "unknown setting"
         } else {
             continue;
@@ -644,7 +652,10 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_reported() {
-        let env = layer("environment", &[("SOCKFIX_KEEPIDEL", "5"), ("SOCKFIX_LINGER", "0"), ("PATH", "/bin")]);
+        let env = layer(
+            "environment",
+            &[("SOCKFIX_KEEPIDEL", "5"), ("SOCKFIX_LINGER", "0"), ("PATH", "/bin"), ("SOCKFIX_LIBRARY", "/x.so")],
+        );
         let (s, w) = build_from(&[env]);
         assert_eq!(w.len(), 1, "{w:?}");
         assert!(w[0].contains("SOCKFIX_KEEPIDEL") && w[0].contains("unknown setting"));

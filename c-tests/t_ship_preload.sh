@@ -1,0 +1,149 @@
+# sockfix preload enable|disable|status: the global install, all of it in a
+# private mount namespace where a copy of /etc is bind-mounted over /etc (and
+# an empty directory over /var/lib, for the tool's state): the real
+# /etc/ld.so.preload is never written. The library goes where the package
+# puts it, /usr/lib/TRIPLET/, through an overlay on that directory (or, where
+# overlayfs is missing, in a tmpfs on /usr/local/lib).
+#   - a library that is not ELF, one that writes on the program's stdout
+#     (c-tests/ship_badlib.c), or one in a directory others may write, is
+#     refused and the file is left as it was;
+#   - enable writes atomically (a new inode; no temporary file left), keeps
+#     the other entries and the file's owner and mode, uses the $LIB form,
+#     and is idempotent; bash, python3 and coreutils then run normally with
+#     the library mapped, and `sockfix status` lists them;
+#   - disable restores the file byte for byte (or removes it when enable had
+#     created it), and is idempotent; after an edit by hand it takes out
+#     only the sockfix line.
+source "$CT_ROOT/c-tests/lib.sh"
+[ "$(id -u)" = 0 ] || skip "needs root (mount namespace)"
+need unshare
+need python3
+[ -r "$SOCKFIX_LIB" ] || fail "library not built: $SOCKFIX_LIB"
+for v in $(compgen -e); do case $v in SOCKFIX_LIB) ;; SOCKFIX_*|LD_PRELOAD|KEEP*) unset "$v";; esac; done
+export -n SOCKFIX_LIB
+
+real_before=$(cat /etc/ld.so.preload 2>/dev/null | sha256sum)
+cp -a /etc "$CT_TMP/etc" || fail "copy /etc"
+rm -f "$CT_TMP/etc/ld.so.preload" "$CT_TMP/etc/sockfix.conf"
+mkdir -p "$CT_TMP/varlib" "$CT_TMP/ov/upper" "$CT_TMP/ov/work" "$CT_TMP/usrlocallib"
+
+cat >"$CT_TMP/inner.sh" <<'INNER'
+set -u
+T=$1 SFX=$2 LIB=$3 BADLIB=$4
+fail() { echo "FAIL: $*"; exit 1; }
+note() { echo "# $*"; }
+mount --bind "$T/etc" /etc || fail "bind /etc"
+mount --bind "$T/varlib" /var/lib || fail "bind /var/lib"
+libc=$(awk '$6 ~ /\/libc\.so\.6$/ { print $6; exit }' /proc/self/maps)
+t=${libc%/libc.so.6}; t=${t##*/}
+if mount -t overlay overlay -o "lowerdir=/usr/lib/$t,upperdir=$T/ov/upper,workdir=$T/ov/work" "/usr/lib/$t" 2>/dev/null; then
+    dest=/usr/lib/$t
+    want_entry='/usr/$LIB/libsockfix.so'
+else
+    mount -t tmpfs -o mode=0755 tmpfs /usr/local/lib || fail "tmpfs /usr/local/lib"
+    dest=/usr/local/lib
+    want_entry=/usr/local/lib/libsockfix.so
+    note "no overlayfs: the library goes to /usr/local/lib (no \$LIB form tested)"
+fi
+install -o root -g root -m 0644 "$LIB" "$dest/libsockfix.so" || fail "install library"
+printf 'this is not an ELF file\n' >"$dest/libsockfix-broken.so"
+F=/etc/ld.so.preload
+sfx() { env -u SOCKFIX_LIBRARY "$SFX" "$@"; }
+# has_lib MAPS: a /proc/PID/maps text has the library.
+has_lib() { grep -q '/libsockfix\.so$' <<<"$1"; }
+
+# --- refusals: nothing written
+out=$(sfx preload enable --library "$dest/libsockfix-broken.so" 2>&1) && fail "a non-ELF library was enabled: $out"
+[ -e $F ] && fail "refused enable still wrote $F: $(cat $F)"
+grep -q "refusing" <<<"$out" || fail "no clear refusal: $out"
+note "non-ELF library refused: $out"
+if [ -f "$BADLIB" ]; then
+    install -m 0644 "$BADLIB" "$dest/libsockfix-stray.so"
+    out=$(sfx preload enable --library "$dest/libsockfix-stray.so" 2>&1) && fail "a library that writes on stdout was enabled: $out"
+    [ -e $F ] && fail "refused enable still wrote $F: $(cat $F)"
+    note "library writing on stdout refused: $out"
+fi
+tmplib=$(mktemp -d /tmp/sfx-ship-unsafe.XXXXXX); chmod 0777 "$tmplib"
+cp "$LIB" "$tmplib/libsockfix.so"
+out=$(sfx preload enable --library "$tmplib/libsockfix.so" 2>&1) && fail "a library in a world-writable directory was enabled: $out"
+rm -rf "$tmplib"
+[ -e $F ] && fail "refused enable still wrote $F"
+note "library in a world-writable directory refused: $out"
+out=$(sfx preload status 2>&1); rc=$?
+[ $rc = 1 ] || fail "status with no file: exit $rc (want 1): $out"
+
+# --- case A: no file before
+out=$(sfx preload enable 2>&1) || fail "enable failed: $out"
+note "enable: $out"
+[ "$(cat $F)" = "$want_entry" ] || fail "$F holds '$(cat $F)', want '$want_entry'"
+[ "$(stat -c '%u %g %a' $F)" = "0 0 644" ] || fail "new $F is $(stat -c '%u %g %a' $F), want root root 644"
+ls -a /etc | grep -q 'sockfix\.' && fail "temporary file left in /etc: $(ls -a /etc | grep sockfix)"
+cp -p $F "$T/A1"
+out=$(sfx preload enable 2>&1) || fail "second enable failed: $out"
+grep -q "already enabled" <<<"$out" || fail "second enable did not say already enabled: $out"
+cmp -s $F "$T/A1" || fail "second enable changed $F"
+# Programs started now have it, through ld.so.preload alone.
+m=$(env -i PATH=/usr/bin:/bin cat /proc/self/maps) || fail "cat failed under the global preload"
+has_lib "$m" || fail "cat does not have the library mapped"
+m=$(env -i PATH=/usr/bin:/bin bash -c 'cat /proc/$$/maps; exit 0') || fail "bash failed"
+has_lib "$m" || fail "bash does not have the library mapped"
+m=$(env -i PATH=/usr/bin:/bin python3 -c 'import sys; sys.stdout.write(open("/proc/self/maps").read())') || fail "python3 failed"
+has_lib "$m" || fail "python3 does not have the library mapped"
+env -i PATH=/usr/bin:/bin bash -c true || fail "bash -c true failed"
+env -i PATH=/usr/bin:/bin python3 -c pass || fail "python3 -c pass failed"
+err=$(env -i PATH=/usr/bin:/bin sh -c 'ls /etc >/dev/null && sort </etc/passwd | head -n 1 >/dev/null && date >/dev/null && id >/dev/null' 2>&1) ||
+    fail "coreutils failed: $err"
+[ -z "$err" ] || fail "coreutils printed on stderr: $err"
+[ "$(env -i /bin/echo hello)" = hello ] || fail "echo's output changed"
+env -i PATH=/usr/bin:/bin sh -c 'exit 7'; [ $? = 7 ] || fail "exit status not kept"
+# sockfix status sees a global one.
+env -i PATH=/usr/bin:/bin sleep 5 & sp=$!
+sleep 0.3
+out=$(sfx status 2>&1) || fail "status found nothing: $out"
+kill $sp; wait $sp 2>/dev/null
+grep -E "^$sp +sleep +global" <<<"$out" >/dev/null || fail "status does not list the sleep ($sp) as global: $out"
+out=$(sfx preload status 2>&1) || fail "preload status: exit $? with it enabled: $out"
+note "preload status: $out"
+out=$(sfx preload disable 2>&1) || fail "disable failed: $out"
+note "disable: $out"
+[ -e $F ] && fail "disable left $F, which enable had created: $(cat $F)"
+m=$(env -i cat /proc/self/maps); has_lib "$m" && fail "still mapped after disable"
+out=$(sfx preload disable 2>&1) || fail "second disable failed: $out"
+grep -q "not enabled" <<<"$out" || fail "second disable did not say not enabled: $out"
+[ -e $F ] && fail "second disable created $F"
+
+# --- case B: a file with other entries, a comment, odd owner and mode, no
+# newline at the end
+printf '# kept by the admin\n%s' "$libc" >$F
+chown root:adm $F; chmod 0640 $F
+cp -p $F "$T/B0"
+ino0=$(stat -c %i $F)
+out=$(sfx preload enable 2>&1) || fail "enable (case B) failed: $out"
+[ "$(stat -c '%U %G %a' $F)" = "root adm 640" ] || fail "enable changed owner/mode: $(stat -c '%U %G %a' $F)"
+[ "$(stat -c %i $F)" != "$ino0" ] || fail "enable wrote in place (same inode): not atomic"
+printf '# kept by the admin\n%s\n%s\n' "$libc" "$want_entry" >"$T/B1"
+cmp -s $F "$T/B1" || fail "enable (case B) wrote: $(od -c $F | head)"
+m=$(env -i cat /proc/self/maps); has_lib "$m" || fail "case B: not mapped"
+out=$(sfx preload enable 2>&1) && cmp -s $F "$T/B1" || fail "second enable (case B) changed the file: $out"
+out=$(sfx preload disable 2>&1) || fail "disable (case B) failed: $out"
+cmp -s $F "$T/B0" || fail "disable did not restore the file byte for byte: $(od -c $F | head)"
+[ "$(stat -c '%U %G %a' $F)" = "root adm 640" ] || fail "disable changed owner/mode: $(stat -c '%U %G %a' $F)"
+ls -a /etc | grep -q 'sockfix\.' && fail "temporary file left in /etc"
+
+# --- case C: edited by hand while enabled: only the sockfix line goes
+sfx preload enable >/dev/null 2>&1 || fail "enable (case C) failed"
+printf '%s\n' "$libc" >>$F
+out=$(sfx preload disable 2>&1) || fail "disable (case C) failed: $out"
+printf '# kept by the admin\n%s\n%s\n' "$libc" "$libc" >"$T/C1"
+cmp -s $F "$T/C1" || fail "disable after a hand edit: $(od -c $F | head)"
+note "disable after a hand edit: $out"
+[ -z "$(ls -A /var/lib/sockfix 2>/dev/null | grep -v '^\.')" ] || fail "state left in /var/lib/sockfix: $(ls -A /var/lib/sockfix)"
+echo inner-ok
+INNER
+
+res=$(unshare -m --propagation private bash "$CT_TMP/inner.sh" "$CT_TMP" "$CT_ROOT/scripts/sockfix" "$SOCKFIX_LIB" "$CT_BIN/ship_badlib" 2>&1)
+rc=$?
+printf '%s\n' "$res"
+[ "$(cat /etc/ld.so.preload 2>/dev/null | sha256sum)" = "$real_before" ] || fail "the real /etc/ld.so.preload changed!"
+[ $rc = 0 ] && [ "$(printf '%s\n' "$res" | tail -n 1)" = inner-ok ] || fail "namespace part failed (exit $rc)"
+exit 0

@@ -1,0 +1,170 @@
+# The sockfix command as a wrapper (scripts/sockfix, run from the source
+# tree): every option sets its SOCKFIX_ variable, the library goes in front
+# of LD_PRELOAD, the probe's connection gets what was asked, arguments,
+# stdin and the exit status pass through, errors have their own statuses;
+# `sockfix config` shows what the library's own parser makes of the
+# environment, the config file and the options; `sockfix status` lists a
+# process that has the library; --help and --version.
+source "$CT_ROOT/c-tests/lib.sh"
+source "$CT_ROOT/c-tests/opt_lib.sh"
+need_lib
+SFX=$CT_ROOT/scripts/sockfix
+[ -x "$SFX" ] || fail "$SFX is not executable"
+export SOCKFIX_LIBRARY=$SOCKFIX_LIB
+export SOCKFIX_CONFIG=/dev/null
+SETTINGS_BIN=$(dirname "$SOCKFIX_LIB")/sockfix-settings
+
+# run EXPECTED-STATUS ARGS...: OUT, ERR, RC of sockfix ARGS.
+run() {
+    local want=$1
+    shift
+    OUT=$("$SFX" "$@" 2>"$CT_TMP/err"); RC=$?
+    ERR=$(cat "$CT_TMP/err")
+    [ "$RC" = "$want" ] || fail "sockfix $*: exit $RC, want $want; stdout: $(head -c 300 <<<"$OUT"); stderr: $(head -c 300 <<<"$ERR")"
+}
+# envof VAR: VAR's value in OUT (the output of env).
+envof() { printf '%s\n' "$OUT" | sed -n "s/^$1=//p" | head -n 1; }
+
+# --- options -> variables
+run 0 --keepalive 7,1,3 --user-timeout 5s --connect-timeout 2s --linger 0 --bind 127.0.0.1,127.0.0.2 \
+    --ports 41000-41099 --dest '10.0.0.0/8:3306,:5432' --idle-check 40s --log stderr \
+    --eintr-pass INT,TERM,HUP --programs mysql,mysqldump --skip-programs ssh --server --no-eintr \
+    --config /dev/null --set eintr_pass=INT -- env
+for kv in SOCKFIX_KEEPALIVE=on SOCKFIX_KEEPIDLE=7 SOCKFIX_KEEPINTVL=1 SOCKFIX_KEEPCNT=3 \
+    SOCKFIX_USER_TIMEOUT=5s SOCKFIX_CONNECT_TIMEOUT=2s SOCKFIX_LINGER=0 SOCKFIX_BIND=127.0.0.1,127.0.0.2 \
+    SOCKFIX_PORTS=41000-41099 SOCKFIX_DEST=10.0.0.0/8:3306,:5432 SOCKFIX_IDLE_CHECK=40s SOCKFIX_LOG=stderr \
+    SOCKFIX_PROGRAMS=mysql,mysqldump SOCKFIX_SKIP_PROGRAMS=ssh SOCKFIX_SERVER=on SOCKFIX_EINTR=off \
+    SOCKFIX_CONFIG=/dev/null SOCKFIX_EINTR_PASS=INT; do
+    [ "$(envof "${kv%%=*}")" = "${kv#*=}" ] || fail "expected $kv in the command's environment, got '$(envof "${kv%%=*}")'"
+done
+note "ok: every option sets its variable"
+run 0 --keepalive=30,,5 --log=off -- env
+[ "$(envof SOCKFIX_KEEPIDLE)" = 30 ] && [ "$(envof SOCKFIX_KEEPCNT)" = 5 ] && [ -z "$(envof SOCKFIX_KEEPINTVL)" ] ||
+    fail "--keepalive=30,,5: $(printf '%s\n' "$OUT" | grep KEEP)"
+[ "$(envof SOCKFIX_LOG)" = off ] || fail "--log=off"
+run 0 --keepalive off -- env
+[ "$(envof SOCKFIX_KEEPALIVE)" = off ] && [ -z "$(envof SOCKFIX_KEEPIDLE)" ] || fail "--keepalive off"
+[ -z "$(envof SOCKFIX_LIBRARY)" ] || fail "SOCKFIX_LIBRARY (sockfix's own) was passed to the command"
+
+# --- LD_PRELOAD: the library first, the rest kept, no duplicate
+libc=$(awk '$6 ~ /\/libc\.so\.6$/ { print $6; exit }' /proc/self/maps)
+OUT=$(LD_PRELOAD="$libc" "$SFX" -- env) || fail "run with an LD_PRELOAD"
+[ "$(envof LD_PRELOAD)" = "$SOCKFIX_LIB:$libc" ] || fail "LD_PRELOAD=$(envof LD_PRELOAD), want $SOCKFIX_LIB:$libc"
+OUT=$(LD_PRELOAD="$libc $SOCKFIX_LIB" "$SFX" -- env) || fail "run with the library already in LD_PRELOAD"
+[ "$(envof LD_PRELOAD)" = "$SOCKFIX_LIB:$libc" ] || fail "LD_PRELOAD=$(envof LD_PRELOAD): library twice?"
+OUT=$("$SFX" -- cat /proc/self/maps) || fail "cat under the wrapper"
+grep -q "$(basename "$SOCKFIX_LIB")\$" <<<"$OUT" || fail "the library is not mapped in the command"
+note "ok: LD_PRELOAD"
+
+# --- the settings reach the connection (the probe reads its socket options)
+OUT=$("$SFX" --keepalive 7,1,3 --user-timeout 5s -- "$PROBE" tcp 127.0.0.1 2>"$CT_TMP/probe.err"); RC=$?
+expect "sockfix --keepalive 7,1,3 --user-timeout 5s" connect=ok keepalive=1 idle=7 intvl=1 cnt=3 user_timeout=5000
+OUT=$("$SFX" -- "$PROBE" tcp 127.0.0.1 2>"$CT_TMP/probe.err"); RC=$?
+expect "sockfix with no options: the defaults" connect=ok $DEFAULTS
+OUT=$("$SFX" --keepalive off -- "$PROBE" tcp 127.0.0.1 2>"$CT_TMP/probe.err"); RC=$?
+expect "sockfix --keepalive off" connect=ok keepalive=0
+OUT=$(KEEPIDLE=8 "$SFX" -- "$PROBE" tcp 127.0.0.1 2>"$CT_TMP/probe.err"); RC=$?
+expect "libkeepalive's KEEPIDLE through the wrapper" connect=ok keepalive=1 idle=8
+
+# --- arguments, stdin, exit status
+run 0 -- printf '[%s]' 'a b' '' '*' '-x' '--'
+[ "$OUT" = '[a b][][*][-x][--]' ] || fail "arguments changed: $OUT"
+OUT=$(printf 'line one\nline two\n' | "$SFX" -- cat) && [ "$OUT" = $'line one\nline two' ] || fail "stdin: $OUT"
+run 42 -- sh -c 'exit 42'
+run 0 -- true
+run 1 -- false
+run 143 -- sh -c 'kill -TERM $$'
+run 3 --keepalive 7 sh -c 'exit 3'     # no "--": the first word that is not an option
+# "--" lets a command be named like a subcommand.
+mkdir -p "$CT_TMP/bin"
+printf '#!/bin/sh\necho "I am $0 $*"\n' >"$CT_TMP/bin/status"; chmod +x "$CT_TMP/bin/status"
+OUT=$(PATH="$CT_TMP/bin:$PATH" "$SFX" -- status x) || fail "sockfix -- status"
+[ "$OUT" = "I am $CT_TMP/bin/status x" ] || fail "sockfix -- status did not run the command: $OUT"
+note "ok: arguments, stdin, exit status"
+
+# --- errors
+run 127 -- no-such-command-sockfix
+grep -q "command not found" <<<"$ERR" || fail "no clear message for a missing command: $ERR"
+run 126 -- /etc/passwd
+run 125 --bogus -- true
+grep -q "unknown option: --bogus" <<<"$ERR" || fail "unknown option message: $ERR"
+run 125 --keepalive
+grep -q "needs a value" <<<"$ERR" || fail "missing value message: $ERR"
+run 125 --keepalive 1,2,3,4 -- true
+run 125 --set nonsense -- true
+run 125 --keepalive
+if [ -x "$SETTINGS_BIN" ]; then
+    run 125 --keepalive banana,1,3 -- touch "$CT_TMP/ran"
+    grep -q "SOCKFIX_KEEPIDLE=banana (command line)" <<<"$ERR" || fail "bad value message: $ERR"
+    [ -e "$CT_TMP/ran" ] && fail "the command ran despite a bad option value"
+    run 125 --set keepidel=5 -- true
+    grep -q "SOCKFIX_KEEPIDEL" <<<"$ERR" || fail "unknown key message: $ERR"
+else
+    note "no $SETTINGS_BIN: option values not checked"
+fi
+OUT=$(SOCKFIX_LIBRARY=/nonexistent/libsockfix.so "$SFX" -- true 2>&1); RC=$?
+[ $RC = 125 ] && grep -q "no such file" <<<"$OUT" || fail "missing library: exit $RC: $OUT"
+run 125 --library /nonexistent/x.so -- true
+run 2
+grep -q "^Usage:" <<<"$ERR" || fail "no usage on stderr without arguments"
+note "ok: errors"
+
+# --- help and version
+run 0 --help
+grep -q "^Usage: sockfix" <<<"$OUT" || fail "--help: $OUT"
+for o in --keepalive --user-timeout --connect-timeout --linger --bind --ports --dest --idle-check --log \
+    config status preload systemd; do
+    grep -q -- "$o" <<<"$OUT" || fail "--help does not mention $o"
+done
+run 0 -h
+run 0 --version
+ver=$(sed -n 's/^version *= *"\(.*\)"/\1/p' "$CT_ROOT/Cargo.toml" | head -n 1)
+[ "$OUT" = "sockfix $ver" ] || fail "--version says '$OUT', Cargo.toml says $ver"
+if [ -f "$CT_ROOT/debian/changelog" ]; then
+    dver=$(head -n 1 "$CT_ROOT/debian/changelog" | sed -n 's/^sockfix (\([^)]*\)).*/\1/p')
+    [ "$dver" = "$ver" ] || fail "debian/changelog is at $dver, Cargo.toml at $ver"
+fi
+note "ok: --help, --version ($OUT)"
+
+# --- library lookup: the build tree beside the script, when nothing is installed
+t=$(awk '$6 ~ /\/libc\.so\.6$/ { n = split($6, p, "/"); print p[n - 1]; exit }' /proc/self/maps)
+if [ ! -e "/usr/lib/$t/libsockfix.so" ] && [ ! -e /usr/local/lib/libsockfix.so ]; then
+    mkdir -p "$CT_TMP/tree/scripts" "$CT_TMP/tree/target/release"
+    cp "$SFX" "$CT_TMP/tree/scripts/"
+    cp "$SOCKFIX_LIB" "$CT_TMP/tree/target/release/libsockfix.so"
+    OUT=$(env -u SOCKFIX_LIBRARY "$CT_TMP/tree/scripts/sockfix" -- env) || fail "build-tree lookup"
+    [ "$(envof LD_PRELOAD)" = "$CT_TMP/tree/target/release/libsockfix.so" ] ||
+        fail "build-tree lookup found $(envof LD_PRELOAD)"
+    note "ok: the library found in the build tree"
+fi
+
+# --- sockfix config: the library's own parser
+if [ -x "$SETTINGS_BIN" ]; then
+    run 0 config
+    grep -Eq '^SOCKFIX_KEEPIDLE=15s? .*default' <<<"$OUT" || fail "config: no default KEEPIDLE line: $OUT"
+    run 0 config --keepalive 7,1,3
+    grep -Eq '^SOCKFIX_KEEPIDLE=7s? .*environment' <<<"$OUT" || fail "config --keepalive 7,1,3: $OUT"
+    printf 'SOCKFIX_KEEPCNT=4\n' >"$CT_TMP/s.conf"
+    OUT=$(SOCKFIX_CONFIG="$CT_TMP/s.conf" KEEPINTVL=2 "$SFX" config) || fail "config with a file: exit $?"
+    grep -Eq "^SOCKFIX_KEEPCNT=4 .*$CT_TMP/s.conf" <<<"$OUT" || fail "config: KEEPCNT from the file not shown: $OUT"
+    grep -Eq '^SOCKFIX_KEEPINTVL=2s? .*KEEPINTVL' <<<"$OUT" || fail "config: libkeepalive's KEEPINTVL not shown: $OUT"
+    OUT=$(SOCKFIX_KEEPIDLE=banana "$SFX" config 2>"$CT_TMP/err"); RC=$?
+    [ $RC = 1 ] || fail "config with a bad value: exit $RC, want 1"
+    grep -q "SOCKFIX_KEEPIDLE=banana" "$CT_TMP/err" || fail "config: no message for the bad value: $(cat "$CT_TMP/err")"
+    grep -Eq '^SOCKFIX_KEEPIDLE=15s? ' <<<"$OUT" || fail "config: a bad value should show the default used: $OUT"
+    note "ok: sockfix config"
+else
+    note "no $SETTINGS_BIN: sockfix config not tested"
+fi
+
+# --- sockfix status
+"$SFX" --keepalive 9,2,4 -- sleep 10 & sp=$!
+track $sp
+for _ in $(seq 1 50); do grep -q sockfix "/proc/$sp/maps" 2>/dev/null && break; sleep 0.1; done
+run 0 status
+grep -Eq "^$sp +sleep +LD_PRELOAD .*SOCKFIX_KEEPIDLE=9" <<<"$OUT" || fail "status does not list the sleep ($sp): $OUT"
+kill $sp; wait $sp 2>/dev/null
+OUT=$("$SFX" status 2>&1)
+grep -Eq "^$sp " <<<"$OUT" && fail "status lists a process that exited: $OUT"
+note "ok: sockfix status"
+exit 0
