@@ -2,9 +2,12 @@
 //! connections (seed 003: thousands of short connections a second run a
 //! host out of source ports through TIME_WAIT).
 //!
-//! Addresses are used in turn (a process-wide counter), only those of the
-//! destination's family; one that cannot be bound is skipped with a log line
-//! and the next is tried, so a missing address never fails a connect. The
+//! Addresses are used in turn, only those of the destination's family,
+//! starting from an offset given by the process id: a program that makes
+//! one connection per process (a shell loop, CGI, cron) spreads over them as
+//! well as one that makes many. One that cannot be bound is skipped with a
+//! log line and the next is tried, so a missing address never fails a
+//! connect. The
 //! socket is bound with IP_BIND_ADDRESS_NO_PORT, so the kernel still picks
 //! the port at connect time and can reuse it towards other destinations.
 //! The port range is IP_LOCAL_PORT_RANGE (Linux 6.3+); on older kernels the
@@ -61,7 +64,7 @@ pub fn bind(fd: c_int, entry: u32, conn: &Conn, dest: &SocketAddr) -> Option<IpA
         }
         return None;
     }
-    let start = NEXT.fetch_add(1, Relaxed);
+    let start = NEXT.fetch_add(1, Relaxed).wrapping_add(sys::getpid() as usize);
     for k in 0..n {
         let Some(&addr) = candidates().nth((start + k) % n) else { continue };
         let ok = match fallback {
