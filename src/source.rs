@@ -106,3 +106,50 @@ fn bind_in_range(fd: c_int, ip: IpAddr, v6_socket: bool, low: u16, high: u16) ->
     }
     false
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tcp_socket() -> c_int {
+        let fd = sys::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        assert!(fd >= 0);
+        fd
+    }
+
+    /// The fallback for kernels without IP_LOCAL_PORT_RANGE: it must land in
+    /// the range, skip ports in use, and give up (not loop) when all are.
+    #[test]
+    fn fallback_binds_a_free_port_in_the_range() {
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        // Find 4 consecutive free ports by binding them, keep 3 of them busy.
+        let (low, busy) = (20000u16..60000)
+            .step_by(7)
+            .find_map(|low| {
+                let socks: Vec<c_int> = (0..3).map(|_| tcp_socket()).collect();
+                if socks.iter().zip(low..).all(|(&fd, port)| bind_to(fd, ip, false, port)) {
+                    Some((low, socks))
+                } else {
+                    socks.into_iter().for_each(sys::close);
+                    None
+                }
+            })
+            .expect("free ports");
+        let high = low + 3;
+        for _ in 0..10 {
+            let fd = tcp_socket();
+            assert!(bind_in_range(fd, ip, false, low, high));
+            assert_eq!(sys::local_port(fd), Some(high), "the only free port in the range");
+            sys::close(fd);
+        }
+        // Every port taken: it fails, after a bounded number of tries.
+        let last = tcp_socket();
+        assert!(bind_to(last, ip, false, high));
+        let fd = tcp_socket();
+        assert!(!bind_in_range(fd, ip, false, low, high));
+        assert_eq!(sys::errno(), libc::EADDRINUSE);
+        for s in busy.into_iter().chain([last, fd]) {
+            sys::close(s);
+        }
+    }
+}
