@@ -62,6 +62,7 @@ pub(crate) fn loaded() -> Option<&'static Settings> {
 extern "C" fn constructor(argc: c_int, argv: *const *const c_char, _envp: *const *const c_char) {
     let _keep = sys::ErrnoGuard::new();
     real::resolve_all();
+    signals::init();
     // SAFETY: glibc passes the program's argv, argc entries long; each is
     // null or a NUL-terminated string.
     let argv0 = unsafe {

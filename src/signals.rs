@@ -11,7 +11,14 @@
 //! exactly which kinds of signal interrupted it.
 //!
 //! The program never sees the trampoline: sigaction() and signal() answer
-//! with its own handler and flags. SA_RESETHAND needs nothing: the kernel
+//! with its own handler and flags.
+//!
+//! A vfork child (CPython's subprocess, posix_spawn) shares its parent's
+//! memory until it execs, and typically resets every handled signal to
+//! SIG_DFL first. Those calls must not touch the slots, which are the
+//! parent's: the process that owns the memory is noted (its pid, renewed in
+//! fork children by pthread_atfork, which vfork does not run), and any other
+//! process passes its calls straight to libc, reading the slots only. SA_RESETHAND needs nothing: the kernel
 //! resets the disposition itself and sigaction() reports SIG_DFL. Synchronous
 //! fault signals (SEGV, BUS, FPE, ILL, TRAP, SYS) are never wrapped: they
 //! cannot interrupt a blocking call, and their handlers often inspect the
@@ -19,7 +26,7 @@
 
 use crate::real;
 use core::cell::Cell;
-use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering::Relaxed};
 use libc::{c_int, c_void, sighandler_t, siginfo_t, SIG_DFL, SIG_ERR, SIG_IGN};
 
 const NSIG: usize = 65;
@@ -33,6 +40,26 @@ struct Slot {
 
 static SLOTS: [Slot; NSIG] =
     [const { Slot { handler: AtomicUsize::new(SIG_DFL), added_siginfo: AtomicBool::new(false) } }; NSIG];
+
+/// The process whose memory this is; 0 until the constructor ran.
+static OWNER: AtomicI32 = AtomicI32::new(0);
+
+/// Called by the constructor: notes the owner, and renews it in every fork
+/// child.
+pub fn init() {
+    extern "C" fn forked() {
+        OWNER.store(crate::sys::getpid(), Relaxed);
+    }
+    forked();
+    // SAFETY: registers a handler with no preconditions; it only stores.
+    unsafe { libc::pthread_atfork(None, None, Some(forked)) };
+}
+
+/// False in a vfork child, which shares its parent's memory.
+fn owns_memory() -> bool {
+    let owner = OWNER.load(Relaxed);
+    owner == 0 || owner == crate::sys::getpid()
+}
 
 thread_local! {
     /// Handler runs on this thread: those of passing signals in the high 32
@@ -122,6 +149,8 @@ pub unsafe fn sigaction(sig: c_int, act: *const libc::sigaction, old: *mut libc:
     let prev = (slot.handler.load(Relaxed), slot.added_siginfo.load(Relaxed));
     let r = match act.as_ref() {
         None => real::sigaction(sig, act, old),
+        // A vfork child: the slots are its parent's; install unwrapped.
+        Some(_) if !owns_memory() => real::sigaction(sig, act, old),
         Some(a) if !is_function(a.sa_sigaction) => {
             let r = real::sigaction(sig, act, old);
             if r == 0 {
@@ -173,7 +202,11 @@ pub fn signal_via(
         return unsafe { install(sig, handler) };
     };
     let prev = slot.handler.load(Relaxed);
-    let r = if is_function(handler) {
+    let r = if !owns_memory() {
+        // A vfork child: the slots are its parent's; install unwrapped.
+        // SAFETY: passing the program's own arguments through.
+        unsafe { install(sig, handler) }
+    } else if is_function(handler) {
         slot.handler.store(handler, Relaxed);
         slot.added_siginfo.store(false, Relaxed);
         // SAFETY: installs our trampoline, a valid handler for any signal.
