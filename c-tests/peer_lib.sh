@@ -25,7 +25,6 @@ PEER_SETTINGS=(SOCKFIX_KEEPIDLE=1 SOCKFIX_KEEPINTVL=1 SOCKFIX_KEEPCNT=2 SOCKFIX_
 # letting the harness kill the whole run.
 # (CPython 3.11's regrtest ignores -m when --ignore is also given: the
 # re-runs of single tests below name them with -m alone.)
-PEER_ARGS=(-u walltime,subprocess --timeout "${PEER_TIMEOUT:-90}")
 PEER_IGNORE=(--ignore '*VSOCK*')
 
 # A python3 that has its own test package (pyenv builds do; Debian's needs
@@ -38,6 +37,16 @@ done
 unset _c _p
 [ -n "$PEER_PY" ] || skip "no python3 with its test package (Debian: apt-get install libpython3-testsuite or libpython3.11-testsuite)"
 PEER_VER=$("$PEER_PY" -c 'import sys; print(sys.version.split()[0])')
+# walltime exists from CPython 3.11.5 on (Debian 12's 3.11.2 runs those
+# tests without asking).
+PEER_RES=$("$PEER_PY" -c '
+try:
+    from test.libregrtest.cmdline import RESOURCE_NAMES as names
+except ImportError:
+    from test.libregrtest.utils import ALL_RESOURCES as names
+print(",".join(r for r in ("walltime", "subprocess") if r in names))' 2>/dev/null)
+PEER_ARGS=(--timeout "${PEER_TIMEOUT:-90}")
+[ -n "$PEER_RES" ] && PEER_ARGS=(-u "$PEER_RES" "${PEER_ARGS[@]}")
 
 need setsid
 mkdir -p "$CT_TMP/tmp" "$CT_TMP/cwd"
@@ -67,7 +76,7 @@ peer_cleanup() { [ -n "$PEER_PGID" ] && kill -KILL -- -"$PEER_PGID" 2>/dev/null;
 trap peer_cleanup EXIT
 trap 'exit 143' TERM INT HUP
 
-peer_summary() { grep -E '^(Total tests|Result):' "$1" | tr '\n' ' '; }
+peer_summary() { grep -E '^(Total tests|Result):|^== Tests result' "$1" | tr '\n' ' '; }
 
 # peer_suite LABEL TEST...: the whole comparison; fails the test on any
 # difference that persists over two re-runs of the differing tests alone.
