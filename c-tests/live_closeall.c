@@ -33,12 +33,6 @@
 #include "live_util.h"
 
 #define ANSWER 2000
-static atomic_long sigs;
-static void on_winch(int sig) {
-    (void)sig;
-    atomic_fetch_add(&sigs, 1);
-}
-
 static void server(int lfd) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     alarm(60);
@@ -136,29 +130,11 @@ int main(int argc, char **argv) {
     if (write(ofd, "own-2\n", 6) != 6) live_die("write own");
 
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_winch;
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGWINCH, &sa, NULL) < 0) live_die("sigaction");
-    pid_t parent = getpid();
-    pid_t storm = fork();
-    if (storm < 0) live_die("fork");
-    if (storm == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        long end = live_now_ms() + 3000;
-        while (live_now_ms() < end && getppid() == parent) {
-            kill(parent, SIGWINCH);
-            live_sleep_ms(20);
-        }
-        // A wrongly resumed pipe read is still blocked: free it.
-        if (write(pfd[1], "x", 1) != 1) _exit(1);
-        _exit(0);
-    }
+    pid_t storm = live_winch_storm(3000, pfd[1]);
 
     int bad = 0;
     if (live_write_all(s, "g", 1) < 0) live_die("write");
-    long t0 = live_now_ms(), s0 = atomic_load(&sigs);
+    long t0 = live_now_ms(), s0 = live_winches();
     char buf[ANSWER];
     size_t have = 0;
     int e = 0;
@@ -172,7 +148,7 @@ int main(int argc, char **argv) {
     }
     long el = live_now_ms() - t0;
     if (have == ANSWER) {
-        printf("tcp_read ok elapsed_ms=%ld signals=%ld\n", el, atomic_load(&sigs) - s0);
+        printf("tcp_read ok elapsed_ms=%ld signals=%ld\n", el, live_winches() - s0);
     } else {
         printf("tcp_read %s after %ld ms (%zu/%d bytes)\n", e ? live_errname(e) : "EOF", el, have, ANSWER);
         if (expect_clean || e != EINTR) bad++;

@@ -25,12 +25,6 @@
 #include <sys/wait.h>
 #include "live_util.h"
 
-static atomic_long sigs;
-static void on_winch(int sig) {
-    (void)sig;
-    atomic_fetch_add(&sigs, 1);
-}
-
 static int lfd;
 static void *acceptor(void *arg) {
     (void)arg;
@@ -58,22 +52,7 @@ int main(int argc, char **argv) {
     int c0 = live_connect("127.0.0.1", port); // fills the accept queue (backlog 0)
     if (c0 < 0) live_die("first connect");
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_winch;
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGWINCH, &sa, NULL) < 0) live_die("sigaction");
-    pid_t parent = getpid();
-    pid_t storm = fork();
-    if (storm < 0) live_die("fork");
-    if (storm == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        for (int i = 0; i < 250 && getppid() == parent; i++) { // at most 5 s
-            kill(parent, SIGWINCH);
-            live_sleep_ms(20);
-        }
-        _exit(0);
-    }
+    pid_t storm = live_winch_storm(5000, -1);
     pthread_t at;
     sigset_t block, old;
     sigemptyset(&block);
@@ -88,10 +67,10 @@ int main(int argc, char **argv) {
         struct timeval tv = { 0, 400000 };
         if (setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) < 0) live_die("SO_SNDTIMEO");
     }
-    long t0 = live_now_ms(), s0 = atomic_load(&sigs);
+    long t0 = live_now_ms(), s0 = live_winches();
     int r = connect(s, (struct sockaddr *)&sin, sizeof sin);
     int e = errno;
-    long el = live_now_ms() - t0, ns = atomic_load(&sigs) - s0;
+    long el = live_now_ms() - t0, ns = live_winches() - s0;
     kill(storm, SIGKILL);
     while (waitpid(storm, NULL, 0) < 0 && errno == EINTR) {}
     if (r == 0) {

@@ -38,13 +38,6 @@
 extern char **environ;
 
 #define ANSWER 3000
-static atomic_long sigs;
-
-static void on_winch(int sig) {
-    (void)sig;
-    atomic_fetch_add(&sigs, 1);
-}
-
 static void server(int lfd) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     alarm(60);
@@ -181,27 +174,12 @@ int main(int argc, char **argv) {
     printf("opts_after %s\n", live_opts(s, opts, sizeof opts));
 
     // The signal storm, then three slow answers.
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_winch;
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGWINCH, &sa, NULL) < 0) live_die("sigaction");
-    pid_t parent = getpid();
-    pid_t storm = fork();
-    if (storm < 0) live_die("fork");
-    if (storm == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        for (int i = 0; i < 1000 && getppid() == parent; i++) { // at most 20 s
-            kill(parent, SIGWINCH);
-            live_sleep_ms(20);
-        }
-        _exit(0);
-    }
+    pid_t storm = live_winch_storm(20000, -1);
 
     static const char *modes[] = { "read", "recv", "poll+read" };
     for (int m = 0; m < 3; m++) {
         if (live_write_all(s, "g", 1) < 0) live_die("write");
-        long t0 = live_now_ms(), s0 = atomic_load(&sigs);
+        long t0 = live_now_ms(), s0 = live_winches();
         char buf[ANSWER];
         size_t have = 0;
         const char *fail = NULL;
@@ -227,7 +205,7 @@ int main(int argc, char **argv) {
                 have += (size_t)r;
             }
         }
-        long el = live_now_ms() - t0, ns = atomic_load(&sigs) - s0;
+        long el = live_now_ms() - t0, ns = live_winches() - s0;
         if (fail) {
             printf("round %s %s from %s after %ld ms (%zu/%d bytes, %ld signals)\n", modes[m],
                    fail[0] == 'e' ? "EOF" : live_errname(e), fail, el, have, ANSWER, ns);

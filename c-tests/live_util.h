@@ -10,10 +10,13 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -135,6 +138,39 @@ static inline int live_write_all(int fd, const void *buf, size_t n) {
         n -= (size_t)w;
     }
     return 0;
+}
+
+// The signal storm of several tests: a SIGWINCH handler without SA_RESTART
+// that counts its runs (live_winches), and a child that sends the process a
+// SIGWINCH every 20 ms for at most max_ms, or until the process is gone.
+// wake_fd >= 0: the child then writes a byte there, freeing a read that was
+// wrongly resumed. Returns the child's pid.
+static atomic_long live_winch_runs;
+static inline void live_on_winch(int sig) {
+    (void)sig;
+    atomic_fetch_add(&live_winch_runs, 1);
+}
+static inline long live_winches(void) { return atomic_load(&live_winch_runs); }
+static inline pid_t live_winch_storm(long max_ms, int wake_fd) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = live_on_winch;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGWINCH, &sa, NULL) < 0) live_die("sigaction");
+    pid_t parent = getpid();
+    pid_t storm = fork();
+    if (storm < 0) live_die("fork");
+    if (storm == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        long end = live_now_ms() + max_ms;
+        while (live_now_ms() < end && getppid() == parent) {
+            kill(parent, SIGWINCH);
+            live_sleep_ms(20);
+        }
+        if (wake_fd >= 0 && write(wake_fd, "x", 1) != 1) _exit(1);
+        _exit(0);
+    }
+    return storm;
 }
 
 #endif
