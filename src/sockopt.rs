@@ -115,15 +115,16 @@ pub fn apply(fd: c_int, entry: u32, s: &Conn, syn_retries: Option<c_int>, outgoi
 /// program's choice. Rare (received or inherited sockets), so its syscalls
 /// do not matter.
 pub fn infer_app_flags(fd: c_int) -> u32 {
-    const ALL: [(c_int, c_int, u32); 6] = [
-        (libc::SOL_SOCKET, libc::SO_KEEPALIVE, ft::APP_KEEPALIVE),
-        (libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, ft::APP_KEEPIDLE),
-        (libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, ft::APP_KEEPINTVL),
-        (libc::IPPROTO_TCP, libc::TCP_KEEPCNT, ft::APP_KEEPCNT),
-        (libc::IPPROTO_TCP, libc::TCP_USER_TIMEOUT, ft::APP_USER_TIMEOUT),
-        (libc::IPPROTO_TCP, libc::TCP_SYNCNT, ft::APP_SYNCNT),
+    // The options sockfix sets; their flags come from ft::app_flag.
+    const ALL: [(c_int, c_int); 6] = [
+        (libc::SOL_SOCKET, libc::SO_KEEPALIVE),
+        (libc::IPPROTO_TCP, libc::TCP_KEEPIDLE),
+        (libc::IPPROTO_TCP, libc::TCP_KEEPINTVL),
+        (libc::IPPROTO_TCP, libc::TCP_KEEPCNT),
+        (libc::IPPROTO_TCP, libc::TCP_USER_TIMEOUT),
+        (libc::IPPROTO_TCP, libc::TCP_SYNCNT),
     ];
-    let every = ALL.iter().fold(0, |acc, o| acc | o.2);
+    let every = ALL.iter().fold(0, |acc, &(level, name)| acc | ft::app_flag(level, name));
     let _keep = sys::ErrnoGuard::new();
     let Some(domain) = sys::getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_DOMAIN) else {
         return every;
@@ -133,10 +134,10 @@ pub fn infer_app_flags(fd: c_int) -> u32 {
         return every;
     }
     let mut flags = 0;
-    for (level, name, flag) in ALL {
+    for (level, name) in ALL {
         let (ours, theirs) = (sys::getsockopt_int(fd, level, name), sys::getsockopt_int(fresh, level, name));
         if ours.is_none() || ours != theirs {
-            flags |= flag;
+            flags |= ft::app_flag(level, name);
         }
     }
     sys::close(fresh);
