@@ -13,9 +13,18 @@
 //! - `resume`, `signals`: resuming calls a signal interrupted.
 //! - `log`, `sockaddr`, `sys`: logging, addresses, raw syscalls.
 
+// No Rust std: it would cost every process on a global install an extra
+// library (libgcc_s), thousands of relocations and ~70k instructions at
+// start-up. `alloc` (over libc's malloc) serves the settings, built once in
+// the constructor; hooks never allocate.
+#![cfg_attr(not(test), no_std)]
 // Unit tests compile the hooks out (the test binary would interpose
 // itself), which leaves much of the library unused there.
 #![cfg_attr(test, allow(dead_code))]
+
+extern crate alloc;
+
+mod runtime;
 
 mod connect_timeout;
 mod fdtable;
@@ -34,11 +43,12 @@ mod sys;
 #[cfg(not(test))]
 mod hooks;
 
+use alloc::boxed::Box;
 use libc::{c_char, c_int};
-use once_cell::sync::OnceCell;
+use once_cell::race::OnceBox;
 use settings::Settings;
 
-static SETTINGS: OnceCell<Settings> = OnceCell::new();
+static SETTINGS: OnceBox<Settings> = OnceBox::new();
 
 /// The settings, once the constructor has loaded them and if the library is
 /// to act in this program at all. Until then, or when SOCKFIX_PROGRAMS /
@@ -66,7 +76,7 @@ extern "C" fn constructor(argc: c_int, argv: *const *const c_char, _envp: *const
     // SAFETY: glibc passes the program's argv, argc entries long; each is
     // null or a NUL-terminated string.
     let argv0 = unsafe {
-        (argc > 0 && !argv.is_null() && !(*argv).is_null()).then(|| std::ffi::CStr::from_ptr(*argv))
+        (argc > 0 && !argv.is_null() && !(*argv).is_null()).then(|| core::ffi::CStr::from_ptr(*argv))
     };
     let (settings, warnings) = settings::load(argv0.and_then(|a| a.to_str().ok()));
     if settings.log == settings::LogTarget::Stderr {
@@ -77,7 +87,7 @@ extern "C" fn constructor(argc: c_int, argv: *const *const c_char, _envp: *const
             log::warn(&settings.log, warning);
         }
     }
-    let _ = SETTINGS.set(settings);
+    let _ = SETTINGS.set(Box::new(settings));
 }
 
 #[cfg(not(test))]

@@ -5,6 +5,9 @@
 //! a loop over them with no allocation and no parsing.
 
 use core::net::{IpAddr, SocketAddr};
+use alloc::string::String;
+use alloc::vec::Vec;
+use alloc::format;
 
 /// One destination rule: an address block (None: any address) and an
 /// optional port.

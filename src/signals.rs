@@ -3,12 +3,16 @@
 //! EINTR does not say which signal caused it, and a SIGINT must still stop
 //! a blocked read while a SIGWINCH must not. So every handler the program
 //! installs (with sigaction, signal, bsd_signal or sysv_signal) is wrapped:
-//! the kernel gets our trampoline, which counts the run on this thread
-//! (signals in SOCKFIX_EINTR_PASS apart from the others) and calls the
-//! program's handler with the same arguments. A signal that interrupts a
-//! blocking call runs its handler on the interrupted thread before the call
-//! returns, so a thread-local count taken before the call tells afterwards
-//! exactly which kinds of signal interrupted it.
+//! the kernel gets our trampoline, which numbers the run (one process-wide
+//! counter), notes that number on this thread (signals in
+//! SOCKFIX_EINTR_PASS apart from the others) and calls the program's handler
+//! with the same arguments. A signal that interrupts a blocking call runs
+//! its handler on the interrupted thread before the call returns, so the
+//! counter read before the call and this thread's notes read after an EINTR
+//! tell exactly which kinds of signal interrupted it. The call itself only
+//! reads the counter, one load; the per-thread notes (pthread keys: the
+//! library has no Rust std, and so no thread_local!) are read only after an
+//! EINTR.
 //!
 //! The program never sees the trampoline: sigaction() and signal() answer
 //! with its own handler and flags.
@@ -25,9 +29,8 @@
 //! faulting context with no stack to spare.
 
 use crate::real;
-use core::cell::Cell;
-use core::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering::Relaxed};
-use libc::{c_int, c_void, sighandler_t, siginfo_t, SIG_DFL, SIG_ERR, SIG_IGN};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicUsize, Ordering::Relaxed};
+use libc::{c_int, c_void, pthread_key_t, sighandler_t, siginfo_t, SIG_DFL, SIG_ERR, SIG_IGN};
 
 const NSIG: usize = 65;
 
@@ -45,7 +48,7 @@ static SLOTS: [Slot; NSIG] =
 static OWNER: AtomicI32 = AtomicI32::new(0);
 
 /// Called by the constructor: notes the owner, and renews it in every fork
-/// child.
+/// child; creates the per-thread notes.
 pub fn init() {
     extern "C" fn forked() {
         OWNER.store(crate::sys::getpid(), Relaxed);
@@ -53,6 +56,22 @@ pub fn init() {
     forked();
     // SAFETY: registers a handler with no preconditions; it only stores.
     unsafe { libc::pthread_atfork(None, None, Some(forked)) };
+    for note in &NOTES {
+        let mut key: pthread_key_t = 0;
+        // SAFETY: `key` is writable; no destructor (the values are numbers).
+        if unsafe { libc::pthread_key_create(&mut key, None) } != 0 {
+            continue;
+        }
+        // Only glibc's first 32 keys live inside the thread descriptor;
+        // setting a later one may allocate, which a signal handler must
+        // not. Without a note, no EINTR is resumed: the program sees it.
+        if key < FIRST_BLOCK_KEYS {
+            note.store(key, Relaxed);
+        } else {
+            // SAFETY: deletes the key just created, unused.
+            unsafe { libc::pthread_key_delete(key) };
+        }
+    }
 }
 
 /// False in a vfork child, which shares its parent's memory.
@@ -61,20 +80,46 @@ fn owns_memory() -> bool {
     owner == 0 || owner == crate::sys::getpid()
 }
 
-thread_local! {
-    /// Handler runs on this thread: those of passing signals in the high 32
-    /// bits, all others in the low 32 bits.
-    static RUNS: Cell<u64> = const { Cell::new(0) };
-    /// The last signal whose handler ran on this thread, for the log.
-    static LAST: Cell<c_int> = const { Cell::new(0) };
+/// Every handler run through the trampoline, numbered from 1.
+static RUN_COUNT: AtomicUsize = AtomicUsize::new(0);
+
+/// Per-thread notes: the number of the last run of a passing signal's
+/// handler on this thread, of any other signal's, and that last signal.
+const PASS_RUN: usize = 0;
+const OTHER_RUN: usize = 1;
+const LAST_SIGNAL: usize = 2;
+const NO_KEY: u32 = u32::MAX;
+static NOTES: [AtomicU32; 3] = [const { AtomicU32::new(NO_KEY) }; 3];
+/// glibc's PTHREAD_KEY_2NDLEVEL_SIZE.
+const FIRST_BLOCK_KEYS: pthread_key_t = 32;
+
+/// This thread's note `which`: None when the key could not be made.
+fn note(which: usize) -> Option<usize> {
+    let key = NOTES.get(which)?.load(Relaxed);
+    // SAFETY: a key made by init(); its values are plain numbers.
+    (key != NO_KEY).then(|| unsafe { libc::pthread_getspecific(key) } as usize)
 }
 
-/// A snapshot of this thread's handler runs.
-#[derive(Clone, Copy)]
-pub struct Runs(u64);
+fn set_note(which: usize, value: usize) {
+    if let Some(key) = NOTES.get(which).map(|k| k.load(Relaxed)).filter(|&k| k != NO_KEY) {
+        // SAFETY: a first-block key made by init(): glibc and musl only store
+        // the value, which is async-signal-safe.
+        unsafe { libc::pthread_setspecific(key, value as *const c_void) };
+    }
+}
 
+/// The handler-run counter before a call.
+#[derive(Clone, Copy)]
+pub struct Runs(usize);
+
+#[inline(always)]
 pub fn runs() -> Runs {
-    Runs(RUNS.try_with(Cell::get).unwrap_or(0))
+    Runs(RUN_COUNT.load(Relaxed))
+}
+
+/// Whether run number `mark` (0: none) came after the snapshot `since`.
+fn ran_after(mark: Option<usize>, since: Runs) -> bool {
+    mark.is_some_and(|m| m != 0 && (m.wrapping_sub(since.0) as isize) > 0)
 }
 
 /// Decides whether a call interrupted by EINTR may be resumed: yes when,
@@ -84,26 +129,20 @@ pub fn runs() -> Runs {
 /// signal to name in the log. Anything else, including an EINTR with no
 /// handler run we know of, is left to the program.
 pub fn resumable(first: Runs, before: Runs) -> Option<c_int> {
-    let now = runs().0;
-    let pass_ran = now >> 32 != first.0 >> 32;
-    let other_ran = now as u32 != before.0 as u32;
-    (other_ran && !pass_ran).then(|| LAST.try_with(Cell::get).unwrap_or(0))
+    let other_ran = ran_after(note(OTHER_RUN), before);
+    (other_ran && !pass_ran_since(first)).then(|| note(LAST_SIGNAL).map_or(0, |s| s as c_int))
 }
 
 /// Whether a passing signal's handler ran on this thread since `first`.
 pub fn pass_ran_since(first: Runs) -> bool {
-    runs().0 >> 32 != first.0 >> 32
+    ran_after(note(PASS_RUN), first)
 }
 
 extern "C" fn trampoline(sig: c_int, info: *mut siginfo_t, ctx: *mut c_void) {
     let pass = crate::settings_ready().map_or(true, |s| s.passes(sig));
-    let _ = RUNS.try_with(|r| {
-        let v = r.get();
-        let hi = (v >> 32).wrapping_add(u64::from(pass)) << 32;
-        let lo = (v as u32).wrapping_add(u32::from(!pass)) as u64;
-        r.set(hi | lo);
-    });
-    let _ = LAST.try_with(|l| l.set(sig));
+    let run = RUN_COUNT.fetch_add(1, Relaxed).wrapping_add(1);
+    set_note(if pass { PASS_RUN } else { OTHER_RUN }, run);
+    set_note(LAST_SIGNAL, sig as usize);
     let handler = slot(sig).map_or(SIG_DFL, |s| s.handler.load(Relaxed));
     if handler != SIG_DFL && handler != SIG_IGN && handler != SIG_ERR {
         // SAFETY: `handler` is a function the program installed for this

@@ -1,11 +1,13 @@
 //! sockfix-settings: the effective settings, as the library itself reads
 //! them from this environment and the config file, with where each value
 //! came from. `sockfix config` runs it. It compiles the library's own
-//! `settings` and `matching` modules (the same source files, not a second
+//! `settings` and `matching` modules (and the raw syscalls they use) (the same source files, not a second
 //! parser), and none of its hooks.
 //!
 //! Exit status: 0, or 1 when a value was refused (the warnings, on stderr,
 //! say which and what is used instead), 2 on a usage error.
+
+extern crate alloc;
 
 #[path = "../matching.rs"]
 #[allow(dead_code)]
@@ -13,6 +15,12 @@ mod matching;
 #[path = "../settings/mod.rs"]
 #[allow(dead_code)]
 mod settings;
+#[path = "../sockaddr.rs"]
+#[allow(dead_code)]
+mod sockaddr;
+#[path = "../sys.rs"]
+#[allow(dead_code)]
+mod sys;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();

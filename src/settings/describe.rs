@@ -4,6 +4,9 @@
 use super::values;
 use super::{on_off, shown_ms, Conn, Layer, LogTarget, Settings, LEGACY_KEYS};
 use libc::c_int;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use alloc::{format, vec};
 
 /// The effective settings as `KEY=VALUE` lines with where each value came
 /// from (`sockfix config`): the first layer that sets the key, under its own

@@ -3,11 +3,14 @@
 //! AT_SECURE) that an unprivileged user must not steer a privileged process.
 
 use super::{build, Layer, Section, Settings, DEFAULT_CONFIG, LEGACY_KEYS};
-use std::io::Read;
-use std::os::unix::fs::MetadataExt;
+use alloc::ffi::CString;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use alloc::{format, vec};
+use core::ffi::{c_char, CStr};
 
 /// The config file is small; anything past this is not read.
-const MAX_CONFIG_BYTES: u64 = 64 * 1024;
+const MAX_CONFIG_BYTES: usize = 64 * 1024;
 
 /// Loads the settings for this process, with one line per problem found.
 /// `argv0` names the program, for SOCKFIX_PROGRAMS.
@@ -53,48 +56,120 @@ pub fn gather() -> Gathered {
 pub fn program_names(argv0: Option<&str>) -> Vec<String> {
     let base = |p: &str| p.rsplit('/').next().unwrap_or(p).to_string();
     let mut names: Vec<String> = argv0.map(base).into_iter().collect();
-    if let Ok(exe) = std::fs::read_link("/proc/self/exe") {
-        if let Some(exe) = exe.to_str() {
-            names.push(base(exe));
-        }
+    let mut buf = [0u8; 4096];
+    // SAFETY: the path is NUL-terminated; readlink writes at most buf.len()
+    // bytes and returns how many.
+    let n = unsafe { libc::readlink(c"/proc/self/exe".as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    if let Some(exe) = usize::try_from(n).ok().and_then(|n| buf.get(..n)).and_then(|b| core::str::from_utf8(b).ok()) {
+        names.push(base(exe));
     }
     names
 }
 
+extern "C" {
+    /// libc's environment: a null-terminated array of "KEY=VALUE" strings.
+    static environ: *const *const c_char;
+}
+
 /// The environment variables sockfix reads: SOCKFIX_* and libkeepalive's.
+/// Entries that are not UTF-8 are none of ours.
 fn environment() -> Vec<(String, String)> {
-    std::env::vars_os()
-        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-        .filter(|(k, _)| k.starts_with("SOCKFIX_") || LEGACY_KEYS.contains(&k.as_str()))
-        .collect()
+    let mut pairs = Vec::new();
+    // SAFETY: environ is null or a null-terminated array of NUL-terminated
+    // strings; it is read here, at start-up, before the program can change it.
+    let mut entry = unsafe { environ };
+    while !entry.is_null() {
+        // SAFETY: `entry` points into the array, before its terminator.
+        let text = unsafe { *entry };
+        if text.is_null() {
+            break;
+        }
+        // SAFETY: a NUL-terminated string of the environment.
+        let bytes = unsafe { CStr::from_ptr(text) }.to_bytes();
+        // Every process pays for this scan: look at the name's bytes first.
+        let ours = |k: &[u8]| k.starts_with(b"SOCKFIX_") || LEGACY_KEYS.iter().any(|l| l.as_bytes() == k);
+        if let Some(eq) = bytes.iter().position(|&b| b == b'=') {
+            let (k, v) = bytes.split_at(eq);
+            if ours(k) {
+                if let (Ok(k), Ok(v)) = (core::str::from_utf8(k), core::str::from_utf8(v.get(1..).unwrap_or_default())) {
+                    pairs.push((k.to_string(), v.to_string()));
+                }
+            }
+        }
+        // SAFETY: the terminator has not been reached, so the next slot exists.
+        entry = unsafe { entry.add(1) };
+    }
+    pairs
+}
+
+/// The text of errno `e`, for warnings (read only at start-up).
+fn error_text(e: i32) -> String {
+    // SAFETY: strerror returns a NUL-terminated string that stays valid until
+    // the next call; it is copied at once.
+    let text = unsafe { CStr::from_ptr(libc::strerror(e)) };
+    text.to_str().unwrap_or("error").to_string()
 }
 
 /// The config file's text. In secure execution only a file owned by root and
 /// writable by nobody else is trusted. A missing default file is normal; a
 /// file that was asked for and cannot be read is reported.
 fn read_config(path: &str, secure: bool, explicit: bool, warnings: &mut Vec<String>) -> Option<String> {
-    let file = match std::fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) => {
-            if explicit || e.kind() != std::io::ErrorKind::NotFound {
-                warnings.push(format!("config file {path}: {e}; using the environment and defaults"));
-            }
-            return None;
+    let cpath = CString::new(path).ok()?;
+    // Raw syscalls: libc's read and close are this library's own hooks.
+    // SAFETY: a NUL-terminated path; the flags ask for nothing else.
+    let fd = unsafe { libc::syscall(libc::SYS_openat, libc::AT_FDCWD, cpath.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    let Ok(fd) = libc::c_int::try_from(fd) else { return None };
+    if fd < 0 {
+        let e = crate::sys::errno();
+        if explicit || e != libc::ENOENT {
+            warnings.push(format!("config file {path}: {}; using the environment and defaults", error_text(e)));
         }
-    };
-    let meta = file.metadata().ok()?;
-    if secure && (meta.uid() != 0 || meta.mode() & 0o022 != 0) {
+        return None;
+    }
+    let text = read_trusted(fd, path, secure, warnings);
+    crate::sys::close(fd);
+    text
+}
+
+/// The rest of read_config, on an open file.
+fn read_trusted(fd: libc::c_int, path: &str, secure: bool, warnings: &mut Vec<String>) -> Option<String> {
+    // SAFETY: fstat fills a stat for a valid fd; zeroed is a valid stat.
+    let mut st: libc::stat = unsafe { core::mem::zeroed() };
+    // SAFETY: `st` is a live, writable stat.
+    if unsafe { libc::fstat(fd, &mut st) } != 0 {
+        return None;
+    }
+    if secure && (st.st_uid != 0 || st.st_mode & 0o022 != 0) {
         warnings.push(format!(
             "config file {path}: ignored in a setuid/setgid program: not owned by root or writable by others"
         ));
         return None;
     }
-    let mut text = String::new();
-    if let Err(e) = file.take(MAX_CONFIG_BYTES).read_to_string(&mut text) {
-        warnings.push(format!("config file {path}: {e}; using the environment and defaults"));
-        return None;
+    let mut bytes = vec![0u8; MAX_CONFIG_BYTES];
+    let mut len = 0;
+    while len < bytes.len() {
+        let Some(rest) = bytes.get_mut(len..) else { break };
+        // SAFETY: the kernel writes at most rest.len() bytes into `rest`.
+        let n = unsafe { libc::syscall(libc::SYS_read, fd, rest.as_mut_ptr(), rest.len()) };
+        match usize::try_from(n) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(_) if crate::sys::errno() == libc::EINTR => continue,
+            Err(_) => {
+                let e = error_text(crate::sys::errno());
+                warnings.push(format!("config file {path}: {e}; using the environment and defaults"));
+                return None;
+            }
+        }
     }
-    Some(text)
+    bytes.truncate(len);
+    match String::from_utf8(bytes) {
+        Ok(text) => Some(text),
+        Err(_) => {
+            warnings.push(format!("config file {path}: not UTF-8 text; using the environment and defaults"));
+            None
+        }
+    }
 }
 
 /// `KEY=VALUE` lines, as in a shell or systemd EnvironmentFile: blank lines
@@ -205,7 +280,7 @@ mod tests {
         let path = dir.join("conf");
         std::fs::write(&path, "SOCKFIX_KEEPIDLE=33\n").unwrap();
         let p = path.to_str().unwrap();
-        use std::os::unix::fs::PermissionsExt;
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
         let owned_by_root = std::fs::metadata(&path).unwrap().uid() == 0;
 
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();

@@ -2,9 +2,8 @@
 //! (built-in defaults < config file < environment) combine into one
 //! read-only `Settings`, built once in the constructor.
 //!
-//! Key names are mapped onto fields by `envy`; every field is read as text
-//! and parsed here, key by key, so one bad value costs only that key its
-//! setting: it keeps its default and yields one warning line naming the key,
+//! Every key is looked up by its exact name and its text parsed here, key by
+//! key, so one bad value costs only that key its setting: it keeps its default and yields one warning line naming the key,
 //! the value, where it came from, and what is used instead.
 //!
 //! Settings come in two kinds: those of the process (EINTR, log, scopes) and
@@ -22,16 +21,21 @@ mod load;
 pub mod values;
 
 use crate::matching::{self, Dests};
+use alloc::ffi::CString;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use alloc::format;
 use core::net::{IpAddr, SocketAddr};
 use libc::c_int;
-use serde::Deserialize;
-use std::ffi::CString;
 
 #[allow(unused_imports)]
 pub use load::{gather, load, Gathered};
 
 pub const DEFAULT_CONFIG: &str = "/etc/sockfix.conf";
 const DEFAULT_PASS: &str = "INT,TERM,QUIT,ALRM";
+/// DEFAULT_PASS as a signal set (a unit test keeps the two the same).
+const DEFAULT_PASS_SET: u64 =
+    1 << (libc::SIGINT - 1) | 1 << (libc::SIGTERM - 1) | 1 << (libc::SIGQUIT - 1) | 1 << (libc::SIGALRM - 1);
 
 /// The kernel's limits for the keepalive options (MAX_TCP_KEEPIDLE, ...).
 const MAX_KEEP_SECS: u64 = 32767;
@@ -116,7 +120,7 @@ impl Default for Settings {
         Settings {
             active: true,
             eintr: true,
-            eintr_pass: values::signal_set(DEFAULT_PASS).unwrap_or(0),
+            eintr_pass: DEFAULT_PASS_SET,
             server: false,
             log: LogTarget::Off,
             dests: Dests::default(),
@@ -140,38 +144,6 @@ impl Settings {
         }
         Some(self.profiles.iter().find(|p| p.dests.matches(dest)).map_or(&self.conn, |p| &p.conn))
     }
-}
-
-/// The SOCKFIX_ keys of one layer, as envy maps them (SOCKFIX_USER_TIMEOUT
-/// lands in `user_timeout`).
-#[derive(Deserialize, Default)]
-struct Keys {
-    keepalive: Option<String>,
-    keepidle: Option<String>,
-    keepintvl: Option<String>,
-    keepcnt: Option<String>,
-    user_timeout: Option<String>,
-    connect_timeout: Option<String>,
-    linger: Option<String>,
-    bind: Option<String>,
-    ports: Option<String>,
-    idle_check: Option<String>,
-    eintr: Option<String>,
-    eintr_pass: Option<String>,
-    server: Option<String>,
-    log: Option<String>,
-    dest: Option<String>,
-    programs: Option<String>,
-    skip_programs: Option<String>,
-}
-
-/// libkeepalive's names, honoured where the SOCKFIX_ twin is unset.
-#[derive(Deserialize, Default)]
-struct LegacyKeys {
-    keepalive: Option<String>,
-    keepidle: Option<String>,
-    keepintvl: Option<String>,
-    keepcnt: Option<String>,
 }
 
 /// The keys of a connection: allowed globally and in `[dest ...]` sections.
@@ -218,22 +190,6 @@ pub struct Section {
     pub pairs: Vec<(String, String)>,
 }
 
-struct Parsed {
-    sockfix: Keys,
-    legacy: LegacyKeys,
-    source: String,
-}
-
-impl Parsed {
-    fn of(source: &str, pairs: &[(String, String)]) -> Parsed {
-        Parsed {
-            sockfix: envy::prefixed("SOCKFIX_").from_iter(pairs.iter().cloned()).unwrap_or_default(),
-            legacy: envy::from_iter(pairs.iter().cloned()).unwrap_or_default(),
-            source: source.to_string(),
-        }
-    }
-}
-
 /// A value as found: the key it was set under, its text, its origin.
 struct Found<'a> {
     key: &'static str,
@@ -242,22 +198,15 @@ struct Found<'a> {
 }
 
 /// Finds a key in the highest layer that sets it: first the SOCKFIX_ name,
-/// then (within the same layer) libkeepalive's.
-macro_rules! find {
-    ($layers:expr, $field:ident, $key:literal) => {
-        $layers.iter().find_map(|l| {
-            l.sockfix.$field.as_deref().map(|text| Found { key: $key, text, source: &l.source })
-        })
-    };
-    ($layers:expr, $field:ident, $key:literal, $legacy:literal) => {
-        $layers.iter().find_map(|l| {
-            l.sockfix
-                .$field
-                .as_deref()
-                .map(|text| Found { key: $key, text, source: &l.source })
-                .or_else(|| l.legacy.$field.as_deref().map(|text| Found { key: $legacy, text, source: &l.source }))
-        })
-    };
+/// then (within the same layer) libkeepalive's `legacy` name. Within a layer
+/// the last line wins, as in a shell.
+fn find<'a>(layers: &'a [Layer], key: &'static str, legacy: Option<&'static str>) -> Option<Found<'a>> {
+    layers.iter().find_map(|l| {
+        let last = |name: &'static str| {
+            l.pairs.iter().rev().find(|(k, _)| k == name).map(|(_, v)| Found { key: name, text: v, source: &l.source })
+        };
+        last(key).or_else(|| legacy.and_then(last))
+    })
 }
 
 type Warn<'w> = dyn FnMut(&Found, &str, String) + 'w;
@@ -266,7 +215,6 @@ type Warn<'w> = dyn FnMut(&Found, &str, String) + 'w;
 /// settings. `names` tells the program's names, asked only when a program
 /// list is set. Every problem is pushed onto `warnings` as one line.
 pub fn build(layers: &[Layer], sections: &[Section], names: &dyn Fn() -> Vec<String>, warnings: &mut Vec<String>) -> Settings {
-    let parsed: Vec<Parsed> = layers.iter().map(|l| Parsed::of(&l.source, &l.pairs)).collect();
     for layer in layers {
         warn_unknown_keys(&layer.source, &layer.pairs, false, warnings);
     }
@@ -274,8 +222,8 @@ pub fn build(layers: &[Layer], sections: &[Section], names: &dyn Fn() -> Vec<Str
     let mut warn = |f: &Found, why: &str, using: String| {
         lines.push(format!("{}={} ({}): {}; using {}", f.key, f.text, f.source, why, using));
     };
-    let mut s = Settings { conn: conn_settings(&parsed, &Conn::default(), &mut warn), ..Settings::default() };
-    process_settings(&parsed, &mut s, names, &mut warn);
+    let mut s = Settings { conn: conn_settings(layers, &Conn::default(), &mut warn), ..Settings::default() };
+    process_settings(layers, &mut s, names, &mut warn);
 
     for section in sections {
         let dests = match Dests::parse(&section.dests) {
@@ -286,50 +234,50 @@ pub fn build(layers: &[Layer], sections: &[Section], names: &dyn Fn() -> Vec<Str
             }
         };
         warn_unknown_keys(&section.source, &section.pairs, true, &mut lines);
-        let parsed = [Parsed::of(&section.source, &section.pairs)];
+        let keys = [Layer { source: section.source.clone(), pairs: section.pairs.clone() }];
         let mut warn = |f: &Found, why: &str, using: String| {
             lines.push(format!("{}={} ({}): {}; using {}", f.key, f.text, f.source, why, using));
         };
-        s.profiles.push(Profile { dests, conn: conn_settings(&parsed, &s.conn, &mut warn) });
+        s.profiles.push(Profile { dests, conn: conn_settings(&keys, &s.conn, &mut warn) });
     }
     warnings.append(&mut lines);
     s
 }
 
-fn process_settings(parsed: &[Parsed], s: &mut Settings, names: &dyn Fn() -> Vec<String>, warn: &mut Warn) {
+fn process_settings(layers: &[Layer], s: &mut Settings, names: &dyn Fn() -> Vec<String>, warn: &mut Warn) {
     let d = Settings::default();
-    if let Some(f) = find!(parsed, eintr, "SOCKFIX_EINTR") {
+    if let Some(f) = find(layers, "SOCKFIX_EINTR", None) {
         s.eintr = values::boolean(f.text).unwrap_or_else(|why| {
             warn(&f, why, on_off(d.eintr).into());
             d.eintr
         });
     }
-    if let Some(f) = find!(parsed, eintr_pass, "SOCKFIX_EINTR_PASS") {
+    if let Some(f) = find(layers, "SOCKFIX_EINTR_PASS", None) {
         s.eintr_pass = values::signal_set(f.text).unwrap_or_else(|why| {
             warn(&f, why, DEFAULT_PASS.into());
             d.eintr_pass
         });
     }
-    if let Some(f) = find!(parsed, server, "SOCKFIX_SERVER") {
+    if let Some(f) = find(layers, "SOCKFIX_SERVER", None) {
         s.server = values::boolean(f.text).unwrap_or_else(|why| {
             warn(&f, why, on_off(d.server).into());
             d.server
         });
     }
-    if let Some(f) = find!(parsed, log, "SOCKFIX_LOG") {
+    if let Some(f) = find(layers, "SOCKFIX_LOG", None) {
         s.log = log_target(f.text).unwrap_or_else(|why| {
             warn(&f, why, "off".into());
             LogTarget::Off
         });
     }
-    if let Some(f) = find!(parsed, dest, "SOCKFIX_DEST") {
+    if let Some(f) = find(layers, "SOCKFIX_DEST", None) {
         s.dests = Dests::parse(f.text).unwrap_or_else(|why| {
             warn(&f, &why, "*".into());
             Dests::default()
         });
     }
-    let only = find!(parsed, programs, "SOCKFIX_PROGRAMS").map_or_else(Vec::new, |f| matching::parse_names(f.text));
-    let skip = find!(parsed, skip_programs, "SOCKFIX_SKIP_PROGRAMS").map_or_else(Vec::new, |f| matching::parse_names(f.text));
+    let only = find(layers, "SOCKFIX_PROGRAMS", None).map_or_else(Vec::new, |f| matching::parse_names(f.text));
+    let skip = find(layers, "SOCKFIX_SKIP_PROGRAMS", None).map_or_else(Vec::new, |f| matching::parse_names(f.text));
     if !only.is_empty() || !skip.is_empty() {
         let names = names();
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
@@ -337,23 +285,23 @@ fn process_settings(parsed: &[Parsed], s: &mut Settings, names: &dyn Fn() -> Vec
     }
 }
 
-/// The connection settings found in `parsed`, over `base`.
-fn conn_settings(parsed: &[Parsed], base: &Conn, warn: &mut Warn) -> Conn {
+/// The connection settings found in `layers`, over `base`.
+fn conn_settings(layers: &[Layer], base: &Conn, warn: &mut Warn) -> Conn {
     let d = base;
     let mut c = base.clone();
-    if let Some(f) = find!(parsed, keepalive, "SOCKFIX_KEEPALIVE", "KEEPALIVE") {
+    if let Some(f) = find(layers, "SOCKFIX_KEEPALIVE", Some("KEEPALIVE")) {
         c.keepalive = values::boolean(f.text).unwrap_or_else(|why| {
             warn(&f, why, on_off(d.keepalive).into());
             d.keepalive
         });
     }
-    if let Some(f) = find!(parsed, keepidle, "SOCKFIX_KEEPIDLE", "KEEPIDLE") {
+    if let Some(f) = find(layers, "SOCKFIX_KEEPIDLE", Some("KEEPIDLE")) {
         c.keepidle_s = keepalive_secs(&f, d.keepidle_s, warn);
     }
-    if let Some(f) = find!(parsed, keepintvl, "SOCKFIX_KEEPINTVL", "KEEPINTVL") {
+    if let Some(f) = find(layers, "SOCKFIX_KEEPINTVL", Some("KEEPINTVL")) {
         c.keepintvl_s = keepalive_secs(&f, d.keepintvl_s, warn);
     }
-    if let Some(f) = find!(parsed, keepcnt, "SOCKFIX_KEEPCNT", "KEEPCNT") {
+    if let Some(f) = find(layers, "SOCKFIX_KEEPCNT", Some("KEEPCNT")) {
         c.keepcnt = match values::count(f.text, 1, MAX_KEEPCNT) {
             Ok(n) => n as c_int,
             Err(why) => {
@@ -362,7 +310,7 @@ fn conn_settings(parsed: &[Parsed], base: &Conn, warn: &mut Warn) -> Conn {
             }
         };
     }
-    if let Some(f) = find!(parsed, user_timeout, "SOCKFIX_USER_TIMEOUT") {
+    if let Some(f) = find(layers, "SOCKFIX_USER_TIMEOUT", None) {
         c.user_timeout_ms = if f.text.trim().eq_ignore_ascii_case("auto") {
             // What keepalive alone would take to drop a dead peer.
             let secs = c.keepidle_s as i64 + c.keepintvl_s as i64 * c.keepcnt as i64;
@@ -377,13 +325,13 @@ fn conn_settings(parsed: &[Parsed], base: &Conn, warn: &mut Warn) -> Conn {
             }
         };
     }
-    if let Some(f) = find!(parsed, connect_timeout, "SOCKFIX_CONNECT_TIMEOUT") {
+    if let Some(f) = find(layers, "SOCKFIX_CONNECT_TIMEOUT", None) {
         c.connect_timeout_ms = optional_duration(f.text, u32::MAX as u64).unwrap_or_else(|why| {
             warn(&f, why, shown_ms(d.connect_timeout_ms));
             d.connect_timeout_ms
         });
     }
-    if let Some(f) = find!(parsed, linger, "SOCKFIX_LINGER") {
+    if let Some(f) = find(layers, "SOCKFIX_LINGER", None) {
         c.linger_s = match whole_seconds(f.text, 0, MAX_LINGER_SECS, true) {
             Ok(secs) => secs,
             Err(why) => {
@@ -392,7 +340,7 @@ fn conn_settings(parsed: &[Parsed], base: &Conn, warn: &mut Warn) -> Conn {
             }
         };
     }
-    if let Some(f) = find!(parsed, bind, "SOCKFIX_BIND") {
+    if let Some(f) = find(layers, "SOCKFIX_BIND", None) {
         c.bind = if values::is_off(f.text) {
             Vec::new()
         } else {
@@ -402,7 +350,7 @@ fn conn_settings(parsed: &[Parsed], base: &Conn, warn: &mut Warn) -> Conn {
             })
         };
     }
-    if let Some(f) = find!(parsed, ports, "SOCKFIX_PORTS") {
+    if let Some(f) = find(layers, "SOCKFIX_PORTS", None) {
         c.ports = if values::is_off(f.text) {
             None
         } else {
@@ -412,7 +360,7 @@ fn conn_settings(parsed: &[Parsed], base: &Conn, warn: &mut Warn) -> Conn {
             })
         };
     }
-    if let Some(f) = find!(parsed, idle_check, "SOCKFIX_IDLE_CHECK") {
+    if let Some(f) = find(layers, "SOCKFIX_IDLE_CHECK", None) {
         c.idle_check_s = match whole_seconds(f.text, 1, MAX_IDLE_SECS, false) {
             Ok(Some(secs)) if secs as u16 > MAX_IDLE_CHECK_SECS => {
                 warn(&f, "checked from the longest supported idle time on (sooner is harmless)", format!("{MAX_IDLE_CHECK_SECS}s"));

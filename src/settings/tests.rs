@@ -32,6 +32,19 @@ fn defaults_find_a_dead_peer_in_150s() {
 }
 
 #[test]
+fn default_pass_set_is_its_text() {
+    assert_eq!(values::signal_set(DEFAULT_PASS), Ok(DEFAULT_PASS_SET));
+}
+
+#[test]
+fn a_key_set_twice_in_one_layer_takes_the_last_line() {
+    let file = layer("/etc/sockfix.conf", &[("SOCKFIX_KEEPIDLE", "40"), ("SOCKFIX_KEEPCNT", "3"), ("SOCKFIX_KEEPIDLE", "50")]);
+    let (s, w) = build_from(&[file]);
+    assert!(w.is_empty(), "{w:?}");
+    assert_eq!((s.conn.keepidle_s, s.conn.keepcnt), (50, 3));
+}
+
+#[test]
 fn environment_beats_file_beats_default() {
     let env = layer("environment", &[("SOCKFIX_KEEPIDLE", "41")]);
     let file = layer("/etc/sockfix.conf", &[("SOCKFIX_KEEPIDLE", "40"), ("SOCKFIX_KEEPCNT", "3")]);
