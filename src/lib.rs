@@ -12,6 +12,7 @@
 //!   idle check before writes).
 //! - `resume`, `signals`: resuming calls a signal interrupted.
 //! - `log`, `sockaddr`, `sys`: logging, addresses, raw syscalls.
+//! - `runtime`: what a no_std cdylib provides itself (heap, panic, libc link).
 
 // No Rust std: it would cost every process on a global install an extra
 // library (libgcc_s), thousands of relocations and ~70k instructions at

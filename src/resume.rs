@@ -3,7 +3,7 @@
 //! "Lost connection to MySQL server during query").
 //!
 //! Fast path: one fd-table load; fds not marked TCP go straight to libc. On a
-//! TCP fd, a thread-local snapshot of handler runs is taken before the call.
+//! TCP fd, the process-wide count of handler runs is read before the call.
 //! Only after an EINTR does anything else happen, and then the fd is first
 //! re-checked with a syscall, so a reused fd number is never resumed.
 
@@ -34,6 +34,14 @@ impl Dir {
             Dir::Connect => (libc::SO_SNDTIMEO, libc::POLLOUT, libc::EINPROGRESS),
         }
     }
+
+    /// The fd-table flag that says the program set that timeout.
+    fn timeout_flag(self) -> u32 {
+        match self {
+            Dir::Read => fdtable::APP_RCVTIMEO,
+            Dir::Write | Dir::Connect => fdtable::APP_SNDTIMEO,
+        }
+    }
 }
 
 pub fn eintr_enabled() -> bool {
@@ -49,41 +57,54 @@ pub fn tracked(fd: c_int) -> bool {
 
 /// Runs a read or write `call` on a tracked `fd`: the idle check before a
 /// write on a connection that has one, then the call, resumed after EINTR.
-#[inline(never)]
-pub fn io(fd: c_int, dir: Dir, what: &str, call: impl FnMut() -> isize) -> isize {
+/// Inlined into each hook: when the fd has neither an idle check nor a
+/// socket timeout of the program's, and the call is not interrupted, this
+/// is the call and two loads; everything else is out of line.
+#[inline(always)]
+pub fn io(fd: c_int, dir: Dir, what: &str, mut call: impl FnMut() -> isize) -> isize {
     let entry = fdtable::get(fd);
-    if entry & fdtable::IDLE_CHECK == 0 {
-        return resumed(fd, entry, dir, what, call);
+    if entry & (fdtable::IDLE_CHECK | dir.timeout_flag()) != 0 {
+        return io_with_checks(fd, entry, dir, what, &mut call);
     }
-    if matches!(dir, Dir::Write) && idle::peer_gone(fd, entry) {
+    let first = signals::runs();
+    let r = call();
+    if r >= 0 || sys::errno() != libc::EINTR {
+        return r;
+    }
+    resume(fd, dir, what, None, first, r, &mut call)
+}
+
+#[inline(never)]
+fn io_with_checks(fd: c_int, entry: u32, dir: Dir, what: &str, call: &mut dyn FnMut() -> isize) -> isize {
+    let idle_check = entry & fdtable::IDLE_CHECK != 0;
+    if idle_check && matches!(dir, Dir::Write) && idle::peer_gone(fd, entry) {
         sys::set_errno(libc::EPIPE);
         return -1;
     }
-    let r = resumed(fd, entry, dir, what, call);
-    if r > 0 {
+    // SO_RCVTIMEO/SO_SNDTIMEO must still fire on time, so when the program
+    // set one, note when the call started.
+    let start = (entry & dir.timeout_flag() != 0 && eintr_enabled()).then(sys::monotonic_ms);
+    let first = signals::runs();
+    let mut r = call();
+    if r < 0 && sys::errno() == libc::EINTR {
+        r = resume(fd, dir, what, start, first, r, call);
+    }
+    if idle_check && r > 0 {
         idle::touch(fd);
     }
     r
 }
 
-fn resumed(fd: c_int, entry: u32, dir: Dir, what: &str, mut call: impl FnMut() -> isize) -> isize {
+/// After an EINTR (`r`): calls again for as long as the verdict is to
+/// resume, and returns what the program is to see.
+#[cold]
+#[inline(never)]
+fn resume(fd: c_int, dir: Dir, what: &str, start: Option<u64>, first: Runs, mut r: isize, call: &mut dyn FnMut() -> isize) -> isize {
     if !eintr_enabled() {
-        return call();
+        return r;
     }
-    // SO_RCVTIMEO/SO_SNDTIMEO must still fire on time, so when the program
-    // set one, note when the call started.
-    let timeout_flag = match dir {
-        Dir::Read => fdtable::APP_RCVTIMEO,
-        Dir::Write | Dir::Connect => fdtable::APP_SNDTIMEO,
-    };
-    let start = (entry & timeout_flag != 0).then(sys::monotonic_ms);
-    let first = signals::runs();
+    let mut before = first;
     loop {
-        let before = signals::runs();
-        let r = call();
-        if r >= 0 || sys::errno() != libc::EINTR {
-            return r;
-        }
         let verdict = {
             let _keep = ErrnoGuard::new();
             decide(fd, dir, start, first, before)
@@ -95,6 +116,11 @@ fn resumed(fd: c_int, entry: u32, dir: Dir, what: &str, mut call: impl FnMut() -
                 return -1;
             }
             Verdict::Resume(sig) => log_resumed(fd, what, sig),
+        }
+        before = signals::runs();
+        r = call();
+        if r >= 0 || sys::errno() != libc::EINTR {
+            return r;
         }
     }
 }
