@@ -145,15 +145,16 @@ fn read_trusted(fd: libc::c_int, path: &str, secure: bool, warnings: &mut Vec<St
         ));
         return None;
     }
-    let mut bytes = vec![0u8; MAX_CONFIG_BYTES];
-    let mut len = 0;
-    while len < bytes.len() {
-        let Some(rest) = bytes.get_mut(len..) else { break };
-        // SAFETY: the kernel writes at most rest.len() bytes into `rest`.
-        let n = unsafe { libc::syscall(libc::SYS_read, fd, rest.as_mut_ptr(), rest.len()) };
+    // Read in small pieces: a preallocated 64 KB buffer would be 16 dirty
+    // pages in every process, for a file of a few lines.
+    let mut bytes = Vec::new();
+    let mut chunk = [0u8; 1024];
+    while bytes.len() < MAX_CONFIG_BYTES {
+        // SAFETY: the kernel writes at most chunk.len() bytes into `chunk`.
+        let n = unsafe { libc::syscall(libc::SYS_read, fd, chunk.as_mut_ptr(), chunk.len()) };
         match usize::try_from(n) {
             Ok(0) => break,
-            Ok(n) => len += n,
+            Ok(n) => bytes.extend_from_slice(chunk.get(..n).unwrap_or_default()),
             Err(_) if crate::sys::errno() == libc::EINTR => continue,
             Err(_) => {
                 let e = error_text(crate::sys::errno());
@@ -162,7 +163,7 @@ fn read_trusted(fd: libc::c_int, path: &str, secure: bool, warnings: &mut Vec<St
             }
         }
     }
-    bytes.truncate(len);
+    bytes.truncate(MAX_CONFIG_BYTES);
     match String::from_utf8(bytes) {
         Ok(text) => Some(text),
         Err(_) => {
