@@ -5,20 +5,13 @@
 # elapsed_ms=N ..." and "handled: SIG=count ..." and exit with
 #   0 ok, 3 EINTR, 4 EAGAIN, 5 wait timed out, 6 EOF, 1 error, 77 unsupported.
 
-# No stray settings from the caller's environment.  SOCKFIX_LIB stays a shell
-# variable (with_lib needs it) but is not passed on: the library would warn
-# about an unknown SOCKFIX_ key in every test program.
-for _v in $(compgen -v SOCKFIX_); do
-    [ "$_v" = SOCKFIX_LIB ] || unset "$_v"
-done
-unset _v
-export -n SOCKFIX_LIB 2>/dev/null
+clear_stray_settings
 
 INTR_FAILS=0
 declare -A INTR_PID=()
 declare -A INTR_T0=()
 
-intr_have_lib() { [ -n "${SOCKFIX_LIB:-}" ] && [ -f "$SOCKFIX_LIB" ]; }
+intr_have_lib() { [ -n "${CT_LIB:-}" ] && [ -f "$CT_LIB" ]; }
 
 # intr_start ID with|without CMD...  run CMD in the background (30 s cap).
 # CMD may start with `env KEY=VALUE ...` to pass settings.
@@ -110,7 +103,7 @@ intr_need_hits() {
 intr_lib_or_skip() {
     if ! intr_have_lib; then
         [ "$INTR_FAILS" = 0 ] || fail "$INTR_FAILS check(s) failed without the library"
-        skip "library not built ($SOCKFIX_LIB missing); without-library halves passed"
+        skip "library not built ($CT_LIB missing); without-library halves passed"
     fi
 }
 

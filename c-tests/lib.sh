@@ -1,5 +1,5 @@
 # Helpers sourced by every c-tests/t_*.sh. The harness (scripts/test) sets:
-#   SOCKFIX_LIB  absolute path of the built libsockfix.so
+#   CT_LIB       absolute path of the built libsockfix.so
 #   CT_BIN       directory holding the compiled c-tests/*.c programs
 #   CT_TMP       a private temporary directory, removed after the test
 #   CT_ROOT      the project root
@@ -12,9 +12,21 @@ note() { echo "# $*"; }
 
 # Run a command with the library preloaded and an empty config file (the
 # machine's /etc/sockfix.conf must not interfere).
-with_lib() { env LD_PRELOAD="$SOCKFIX_LIB" SOCKFIX_CONFIG=/dev/null "$@"; }
+with_lib() { env LD_PRELOAD="$CT_LIB" SOCKFIX_CONFIG=/dev/null "$@"; }
 # The same command without the library, for the "without" half of a story.
 without_lib() { env -u LD_PRELOAD "$@"; }
+
+# clear_stray_settings [NAME...]: no stray settings from whoever runs the
+# suite, every test states its own. Unsets every exported SOCKFIX_* variable
+# and libkeepalive's KEEPALIVE, KEEPIDLE, KEEPINTVL and KEEPCNT (which the
+# library reads too), and the NAMEs given (LD_PRELOAD, for most callers).
+clear_stray_settings() {
+    local v
+    for v in $(compgen -e); do
+        case $v in SOCKFIX_*|KEEPALIVE|KEEPIDLE|KEEPINTVL|KEEPCNT) unset "$v";; esac
+    done
+    [ $# = 0 ] || unset "$@"
+}
 
 # Kill what a test started, by PID only.
 CT_PIDS=()

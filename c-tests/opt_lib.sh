@@ -6,18 +6,7 @@
 PROBE=$CT_BIN/opt_probe
 [ -x "$PROBE" ] || fail "$PROBE was not built (c-tests/opt_probe.c)"
 
-# No stray settings from whoever runs the suite: every test states its own.
-for _v in $(compgen -e); do
-    case $_v in
-        SOCKFIX_LIB) ;;
-        SOCKFIX_*|KEEPALIVE|KEEPIDLE|KEEPINTVL|KEEPCNT|LD_PRELOAD) unset "$_v";;
-    esac
-done
-unset _v
-# The harness's SOCKFIX_LIB stays a shell variable (with_lib uses it) but is
-# not handed to the programs: the library would report it as an unknown
-# SOCKFIX_ setting.
-export -n SOCKFIX_LIB
+clear_stray_settings LD_PRELOAD
 
 # A log line starts with "sockfix[PID]: ". In a log file the library puts a
 # timestamp first (an ISO 8601 time, then a space); that is accepted there.
@@ -31,7 +20,7 @@ K_CNT=$(cat /proc/sys/net/ipv4/tcp_keepalive_probes)
 UNTOUCHED="keepalive=0 idle=$K_IDLE intvl=$K_INTVL cnt=$K_CNT user_timeout=0"
 DEFAULTS="keepalive=1 idle=15 intvl=15 cnt=9 user_timeout=0"
 
-need_lib() { [ -r "$SOCKFIX_LIB" ] || fail "library not built: $SOCKFIX_LIB"; }
+need_lib() { [ -r "$CT_LIB" ] || fail "library not built: $CT_LIB"; }
 
 # probe_lib [VAR=VALUE...] -- PROBE-ARGS...
 # probe_nolib [VAR=VALUE...] -- PROBE-ARGS...

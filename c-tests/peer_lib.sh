@@ -6,12 +6,8 @@
 # These are the long part of scripts/test (about 5 minutes in all on 2
 # cores); each t_peer_*.sh stays well under the harness's 180 s per test.
 
-for _v in $(compgen -e); do
-    case $_v in SOCKFIX_LIB) ;; SOCKFIX_*|KEEPALIVE|KEEPIDLE|KEEPINTVL|KEEPCNT|LD_PRELOAD) unset "$_v";; esac
-done
-unset _v
-export -n SOCKFIX_LIB
-[ -r "$SOCKFIX_LIB" ] || fail "library not built: $SOCKFIX_LIB"
+clear_stray_settings LD_PRELOAD
+[ -r "$CT_LIB" ] || fail "library not built: $CT_LIB"
 
 # The settings the library runs with: keepalive after 1 s, user timeout,
 # idle check after 1 s, keepalive on accepted connections too; the log off
@@ -57,7 +53,7 @@ peer_regrtest() {
     local mode=$1 out=$2
     shift 2
     local pre=(env -u LD_PRELOAD)
-    [ "$mode" = with ] && pre=(env LD_PRELOAD="$SOCKFIX_LIB" SOCKFIX_CONFIG=/dev/null "${PEER_SETTINGS[@]}")
+    [ "$mode" = with ] && pre=(env LD_PRELOAD="$CT_LIB" SOCKFIX_CONFIG=/dev/null "${PEER_SETTINGS[@]}")
     rm -f "$out.xml"
     # In a session of its own, so that whatever a hung test left behind
     # (orphaned interpreters) is ended with it: its process group, by id.
@@ -86,7 +82,7 @@ peer_suite() {
     local tests=("$@") t0 t1 t2 try m names=() pats=()
     # The library really is in the interpreter (and what it starts).
     local mapped
-    mapped=$(env LD_PRELOAD="$SOCKFIX_LIB" SOCKFIX_CONFIG=/dev/null "${PEER_SETTINGS[@]}" "$PEER_PY" -c \
+    mapped=$(env LD_PRELOAD="$CT_LIB" SOCKFIX_CONFIG=/dev/null "${PEER_SETTINGS[@]}" "$PEER_PY" -c \
         'import subprocess, sys; print("/libsockfix.so" in open("/proc/self/maps").read(), subprocess.run(["cat", "/proc/self/maps"], capture_output=True).stdout.decode().count("/libsockfix.so") > 0)')
     [ "$mapped" = "True True" ] || fail "the library is not loaded in python3 and its children: $mapped"
 

@@ -45,15 +45,7 @@ NS_DB=sfx-scen-db-$$
 SCEN_NS=()
 SCEN_GEN=
 
-# No stray settings from whoever runs the suite: every test states its own.
-for _v in $(compgen -e); do
-    case $_v in
-        SOCKFIX_LIB) ;;
-        SOCKFIX_*|KEEPALIVE|KEEPIDLE|KEEPINTVL|KEEPCNT|LD_PRELOAD) unset "$_v";;
-    esac
-done
-unset _v
-export -n SOCKFIX_LIB
+clear_stray_settings LD_PRELOAD
 
 untrack() {
     local p keep=()
@@ -90,7 +82,7 @@ scen_init() {
     need mariadb
     need mariadb_config
     need gcc
-    [ -r "$SOCKFIX_LIB" ] || fail "library not built: $SOCKFIX_LIB"
+    [ -r "$CT_LIB" ] || fail "library not built: $CT_LIB"
     trap scen_cleanup EXIT
     trap 'exit 143' TERM
     trap 'exit 130' INT
@@ -172,7 +164,7 @@ scen_client_addrs() {
 in_ns() { local ns=$1; shift; ip netns exec "$ns" env -u LD_PRELOAD "$@"; }
 in_ns_lib() {
     local ns=$1; shift
-    ip netns exec "$ns" env LD_PRELOAD="$SOCKFIX_LIB" SOCKFIX_CONFIG=/dev/null "$@"
+    ip netns exec "$ns" env LD_PRELOAD="$CT_LIB" SOCKFIX_CONFIG=/dev/null "$@"
 }
 
 tw_count() { local ns=$1; shift; ip netns exec "$ns" ss -Htan state time-wait "$@" | wc -l; }
@@ -241,7 +233,7 @@ db_general_log() { db_sql "SET GLOBAL general_log=$1"; }
 # the library (as with a global install) with those settings.
 scen_haproxy_start() {
     local t=${1:-2s} pre=(-u LD_PRELOAD)
-    [ $# -gt 1 ] && { shift; pre=(LD_PRELOAD="$SOCKFIX_LIB" SOCKFIX_CONFIG=/dev/null "$@"); }
+    [ $# -gt 1 ] && { shift; pre=(LD_PRELOAD="$CT_LIB" SOCKFIX_CONFIG=/dev/null "$@"); }
     HA_SOCK=$CT_TMP/haproxy$SCEN_GEN.sock
     HA_CFG=$CT_TMP/haproxy$SCEN_GEN.cfg
     cat >"$HA_CFG" <<EOF

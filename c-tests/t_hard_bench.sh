@@ -8,10 +8,9 @@ source "$CT_ROOT/c-tests/lib.sh"
 need valgrind
 need gcc
 [ -r /usr/include/valgrind/callgrind.h ] || skip "valgrind/callgrind.h missing"
-[ -r "$SOCKFIX_LIB" ] || fail "library not built: $SOCKFIX_LIB"
-export -n SOCKFIX_LIB
+[ -r "$CT_LIB" ] || fail "library not built: $CT_LIB"
 start=$(date +%s)
-timeout -k 5 150 "$CT_ROOT/scripts/bench" --quick --no-install --lib "$SOCKFIX_LIB" >"$CT_TMP/bench.out" 2>"$CT_TMP/bench.err"
+timeout -k 5 150 "$CT_ROOT/scripts/bench" --quick --no-install --lib "$CT_LIB" >"$CT_TMP/bench.out" 2>"$CT_TMP/bench.err"
 rc=$?
 note "scripts/bench --quick: exit $rc in $(( $(date +%s) - start )) s"
 [ $rc = 0 ] || { tail -n 30 "$CT_TMP/bench.err"; cat "$CT_TMP/bench.out"; fail "scripts/bench --quick failed (exit $rc)"; }

@@ -10,11 +10,8 @@
 # read/recv/recvmsg/poll/select interrupted by SIGWINCH) must give exactly the
 # same transcript as without the library.
 source "$CT_ROOT/c-tests/lib.sh"
-[ -e "$SOCKFIX_LIB" ] || fail "library not built: $SOCKFIX_LIB"
-for v in $(compgen -e); do
-    case $v in SOCKFIX_LIB) ;; SOCKFIX_*|KEEPALIVE|KEEPIDLE|KEEPINTVL|KEEPCNT|LD_PRELOAD) unset "$v";; esac
-done
-export -n SOCKFIX_LIB
+[ -e "$CT_LIB" ] || fail "library not built: $CT_LIB"
+clear_stray_settings LD_PRELOAD
 P=$CT_BIN/hard_fdreuse
 [ -x "$P" ] || fail "$P not built"
 # 127.0.0.2 answers on loopback (127.0.0.0/8) on Linux.
@@ -28,7 +25,7 @@ for mode in file udp udp_raw; do
             id=$mode-$how-$lib
             mkdir -p "$CT_TMP/$id"
             if [ $lib = with ]; then
-                env LD_PRELOAD="$SOCKFIX_LIB" SOCKFIX_CONFIG=/dev/null "${SETTINGS[@]}" \
+                env LD_PRELOAD="$CT_LIB" SOCKFIX_CONFIG=/dev/null "${SETTINGS[@]}" \
                     timeout -k 2 20 "$P" $mode $how "$CT_TMP/$id" >"$CT_TMP/$id.out" 2>"$CT_TMP/$id.err" &
             else
                 env -u LD_PRELOAD timeout -k 2 20 "$P" $mode $how "$CT_TMP/$id" >"$CT_TMP/$id.out" 2>"$CT_TMP/$id.err" &

@@ -25,9 +25,8 @@ PY=/usr/bin/python3
 [ -x $PY ] || PY=$(command -v python3) || skip "python3 not installed"
 id nobody >/dev/null 2>&1 || skip "no user nobody"
 grp=$(id -gn nobody)
-[ -r "$SOCKFIX_LIB" ] || fail "library not built: $SOCKFIX_LIB"
-for v in $(compgen -e); do case $v in SOCKFIX_LIB) ;; SOCKFIX_*|LD_PRELOAD|KEEP*) unset "$v";; esac; done
-export -n SOCKFIX_LIB
+[ -r "$CT_LIB" ] || fail "library not built: $CT_LIB"
+clear_stray_settings LD_PRELOAD
 PROBE=$CT_BIN/hard_global_probe
 [ -x "$PROBE" ] || fail "$PROBE not built"
 
@@ -38,7 +37,7 @@ SD=$(mktemp -d /tmp/sfx-hard-global.XXXXXX) || fail "mktemp"
 cleanup() { cleanup_pids; rm -rf "$SD"; }
 trap cleanup EXIT
 chmod 755 "$SD"
-install -o root -g root -m 0755 "$SOCKFIX_LIB" "$SD/libsockfix.so"
+install -o root -g root -m 0755 "$CT_LIB" "$SD/libsockfix.so"
 install -o root -g root -m 4755 "$PROBE" "$SD/probe-suid"
 install -o root -g root -m 0755 "$PROBE" "$SD/probe-plain"
 mkdir -m 755 "$SD/www"

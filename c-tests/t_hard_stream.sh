@@ -13,11 +13,8 @@
 #     file, once with aggressive settings (keepalive 1 s, user timeout,
 #     idle check) and no log.
 source "$CT_ROOT/c-tests/lib.sh"
-[ -e "$SOCKFIX_LIB" ] || fail "library not built: $SOCKFIX_LIB"
-for v in $(compgen -e); do
-    case $v in SOCKFIX_LIB) ;; SOCKFIX_*|KEEPALIVE|KEEPIDLE|KEEPINTVL|KEEPCNT|LD_PRELOAD) unset "$v";; esac
-done
-export -n SOCKFIX_LIB
+[ -e "$CT_LIB" ] || fail "library not built: $CT_LIB"
+clear_stray_settings LD_PRELOAD
 need sha256sum
 P=$CT_BIN/hard_stream
 [ -x "$P" ] || fail "$P not built"
@@ -61,7 +58,7 @@ check_hashes "without the library" "$CT_TMP/nolib.out"
 n=$(sed -n 's/^total .*eintr=\([0-9]*\).*/\1/p' "$CT_TMP/nolib.out")
 [ "${n:-0}" -gt 0 ] || fail "without the library the storm never interrupted a read: the test does not test anything"
 
-LIB=(env LD_PRELOAD="$SOCKFIX_LIB" SOCKFIX_CONFIG=/dev/null)
+LIB=(env LD_PRELOAD="$CT_LIB" SOCKFIX_CONFIG=/dev/null)
 run "with the library (defaults, log file)" "$CT_TMP/lib1.out" "$CT_TMP/lib1.err" \
     "${LIB[@]}" SOCKFIX_LOG="$CT_TMP/sockfix.log" "$P" run $THREADS $BYTES --eintr-fatal
 check_hashes "with the library" "$CT_TMP/lib1.out"

@@ -9,14 +9,11 @@
 # the real thing: python3 whose SIGHUP handler must run when a subprocess it
 # started sends it SIGHUP (CPython's test_signal.test_interprocess_signal).
 source "$CT_ROOT/c-tests/lib.sh"
-[ -e "$SOCKFIX_LIB" ] || fail "library not built: $SOCKFIX_LIB"
-for v in $(compgen -e); do
-    case $v in SOCKFIX_LIB) ;; SOCKFIX_*|KEEPALIVE|KEEPIDLE|KEEPINTVL|KEEPCNT|LD_PRELOAD) unset "$v";; esac
-done
-export -n SOCKFIX_LIB
+[ -e "$CT_LIB" ] || fail "library not built: $CT_LIB"
+clear_stray_settings LD_PRELOAD
 P=$CT_BIN/hard_vfork_signals
 [ -x "$P" ] || fail "$P not built"
-LIB=(env LD_PRELOAD="$SOCKFIX_LIB" SOCKFIX_CONFIG=/dev/null)
+LIB=(env LD_PRELOAD="$CT_LIB" SOCKFIX_CONFIG=/dev/null)
 
 bad=0
 for c in vfork-signal vfork-sigaction vfork-ignore vfork-handler vfork-all fork-signal spawn-setsigdef; do

@@ -6,12 +6,10 @@
 # handler, and the program must exit 0 (no abort from unwinding through the
 # library's frames).
 source "$CT_ROOT/c-tests/lib.sh"
-[ -e "$SOCKFIX_LIB" ] || fail "library not built: $SOCKFIX_LIB"
-for v in $(compgen -e); do
-    case $v in SOCKFIX_LIB) ;; SOCKFIX_*|KEEPALIVE|KEEPIDLE|KEEPINTVL|KEEPCNT) unset "$v";; esac
-done
+[ -e "$CT_LIB" ] || fail "library not built: $CT_LIB"
+clear_stray_settings
 P=$CT_BIN/live_cancel
-LIB=(env -u SOCKFIX_CONFIG LD_PRELOAD="$SOCKFIX_LIB" SOCKFIX_CONFIG=/nonexistent)
+LIB=(env -u SOCKFIX_CONFIG LD_PRELOAD="$CT_LIB" SOCKFIX_CONFIG=/nonexistent)
 
 timeout -k 2 60 env -u LD_PRELOAD "$P" >"$CT_TMP/nolib.out" 2>&1
 rc=$?

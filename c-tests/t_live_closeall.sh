@@ -6,12 +6,10 @@
 # SIGWINCH storm, the pipe read still sees EINTR, and the library's log (a
 # file, whose fd the program closed) never lands in the program's own file.
 source "$CT_ROOT/c-tests/lib.sh"
-[ -e "$SOCKFIX_LIB" ] || fail "library not built: $SOCKFIX_LIB"
-for v in $(compgen -e); do
-    case $v in SOCKFIX_LIB) ;; SOCKFIX_*|KEEPALIVE|KEEPIDLE|KEEPINTVL|KEEPCNT) unset "$v";; esac
-done
+[ -e "$CT_LIB" ] || fail "library not built: $CT_LIB"
+clear_stray_settings
 P=$CT_BIN/live_closeall
-LIB=(env -u SOCKFIX_CONFIG LD_PRELOAD="$SOCKFIX_LIB" SOCKFIX_CONFIG=/nonexistent)
+LIB=(env -u SOCKFIX_CONFIG LD_PRELOAD="$CT_LIB" SOCKFIX_CONFIG=/nonexistent)
 want="keepalive=1 idle=7 intvl=3 cnt=4"
 
 for m in loop closefrom close_range syscall; do

@@ -17,12 +17,9 @@ source "$CT_ROOT/c-tests/lib.sh"
 [ "$(id -u)" = 0 ] || skip "needs root for network namespaces"
 need ip
 need nft
-[ -e "$SOCKFIX_LIB" ] || fail "library not built: $SOCKFIX_LIB"
+[ -e "$CT_LIB" ] || fail "library not built: $CT_LIB"
 
-# No stray settings from the caller's environment.
-for v in $(compgen -e); do
-    case $v in SOCKFIX_LIB) ;; SOCKFIX_*|KEEPALIVE|KEEPIDLE|KEEPINTVL|KEEPCNT) unset "$v";; esac
-done
+clear_stray_settings
 
 NSA=sfx-live-a-$$
 NSB=sfx-live-b-$$
@@ -52,7 +49,7 @@ done
 
 P=$CT_BIN/live_deadpeer
 PORT=5432
-LIB=(env -u SOCKFIX_CONFIG LD_PRELOAD="$SOCKFIX_LIB" SOCKFIX_CONFIG=/nonexistent)
+LIB=(env -u SOCKFIX_CONFIG LD_PRELOAD="$CT_LIB" SOCKFIX_CONFIG=/nonexistent)
 NOLIB=(env -u LD_PRELOAD)
 
 "${NOLIB[@]}" "$P" server "$NSB" 192.0.2.2 $PORT >"$CT_TMP/server.out" 2>&1 &

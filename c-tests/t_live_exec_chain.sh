@@ -5,12 +5,10 @@
 # a file, the log goes there and nowhere else. Python's socket must have got
 # keepalive from the library (checked through a side file, not stdout).
 source "$CT_ROOT/c-tests/lib.sh"
-[ -e "$SOCKFIX_LIB" ] || fail "library not built: $SOCKFIX_LIB"
+[ -e "$CT_LIB" ] || fail "library not built: $CT_LIB"
 need curl
 need python3
-for v in $(compgen -e); do
-    case $v in SOCKFIX_LIB) ;; SOCKFIX_*|KEEPALIVE|KEEPIDLE|KEEPINTVL|KEEPCNT) unset "$v";; esac
-done
+clear_stray_settings
 PY=$(python3 -c 'import sys; print(sys.executable)') || fail "python3 does not run"
 
 DATA=$CT_TMP/data WEB=$CT_TMP/web
@@ -71,7 +69,7 @@ rc0=$(run_chain nolib env -u LD_PRELOAD)
 [ "$rc0" = 0 ] || { cat "$CT_TMP/nolib.out" "$CT_TMP/nolib.err"; fail "without the library the chain failed (exit $rc0)"; }
 note "without the library:"; sed 's/^/#   /' "$CT_TMP/nolib.out"
 
-LIB=(env -u SOCKFIX_CONFIG LD_PRELOAD="$SOCKFIX_LIB" SOCKFIX_CONFIG=/nonexistent)
+LIB=(env -u SOCKFIX_CONFIG LD_PRELOAD="$CT_LIB" SOCKFIX_CONFIG=/nonexistent)
 compare() { # NAME
     local n=$1 rc=$2
     [ "$rc" = 0 ] || { echo "--- stdout:"; cat "$CT_TMP/$n.out"; echo "--- stderr:"; cat "$CT_TMP/$n.err"; fail "$n: the chain failed with the library (exit $rc)"; }

@@ -7,12 +7,10 @@
 # reader is gone ("prog 2>&1 | head -1") kill with SIGPIPE a program that
 # never writes to stderr itself. Also checked with the log off and in a file.
 source "$CT_ROOT/c-tests/lib.sh"
-[ -e "$SOCKFIX_LIB" ] || fail "library not built: $SOCKFIX_LIB"
-for v in $(compgen -e); do
-    case $v in SOCKFIX_LIB) ;; SOCKFIX_*|KEEPALIVE|KEEPIDLE|KEEPINTVL|KEEPCNT) unset "$v";; esac
-done
+[ -e "$CT_LIB" ] || fail "library not built: $CT_LIB"
+clear_stray_settings
 P=$CT_BIN/live_nostdio
-LIB=(env -u SOCKFIX_CONFIG LD_PRELOAD="$SOCKFIX_LIB" SOCKFIX_CONFIG=/nonexistent)
+LIB=(env -u SOCKFIX_CONFIG LD_PRELOAD="$CT_LIB" SOCKFIX_CONFIG=/nonexistent)
 R=$CT_TMP/result
 
 run() { # LABEL PHASE env-prefix...

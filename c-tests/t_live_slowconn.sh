@@ -5,12 +5,10 @@
 # EINTR. And with SO_SNDTIMEO 400 ms and a queue that never frees, the resumed
 # connect must still give up by the caller's timeout.
 source "$CT_ROOT/c-tests/lib.sh"
-[ -e "$SOCKFIX_LIB" ] || fail "library not built: $SOCKFIX_LIB"
-for v in $(compgen -e); do
-    case $v in SOCKFIX_LIB) ;; SOCKFIX_*|KEEPALIVE|KEEPIDLE|KEEPINTVL|KEEPCNT) unset "$v";; esac
-done
+[ -e "$CT_LIB" ] || fail "library not built: $CT_LIB"
+clear_stray_settings
 P=$CT_BIN/live_slowconn
-LIB=(env -u SOCKFIX_CONFIG LD_PRELOAD="$SOCKFIX_LIB" SOCKFIX_CONFIG=/nonexistent)
+LIB=(env -u SOCKFIX_CONFIG LD_PRELOAD="$CT_LIB" SOCKFIX_CONFIG=/nonexistent)
 
 out=$(timeout -k 2 30 env -u LD_PRELOAD "$P" 2>&1); rc=$?
 note "without the library: $out (exit $rc; EINTR expected)"

@@ -7,13 +7,11 @@
 # all of it must finish in time (three rounds). Without the library EINTR
 # failures are expected: counted, not required.
 source "$CT_ROOT/c-tests/lib.sh"
-[ -e "$SOCKFIX_LIB" ] || fail "library not built: $SOCKFIX_LIB"
-for v in $(compgen -e); do
-    case $v in SOCKFIX_LIB) ;; SOCKFIX_*|KEEPALIVE|KEEPIDLE|KEEPINTVL|KEEPCNT) unset "$v";; esac
-done
+[ -e "$CT_LIB" ] || fail "library not built: $CT_LIB"
+clear_stray_settings
 
 P=$CT_BIN/live_storm
-LIB=(env -u SOCKFIX_CONFIG LD_PRELOAD="$SOCKFIX_LIB" SOCKFIX_CONFIG=/nonexistent)
+LIB=(env -u SOCKFIX_CONFIG LD_PRELOAD="$CT_LIB" SOCKFIX_CONFIG=/nonexistent)
 
 note "without the library:"
 timeout -k 2 60 env -u LD_PRELOAD "$P" 4 50 20 >"$CT_TMP/nolib.out" 2>&1

@@ -33,7 +33,7 @@ table inet sfxopt {
 NFT
 
 in_ns() { ip netns exec "$NS" env -u LD_PRELOAD "$@"; }
-in_ns_lib() { ip netns exec "$NS" env -u SOCKFIX_CONFIG LD_PRELOAD="$SOCKFIX_LIB" SOCKFIX_CONFIG=/nonexistent "$@"; }
+in_ns_lib() { ip netns exec "$NS" env -u SOCKFIX_CONFIG LD_PRELOAD="$CT_LIB" SOCKFIX_CONFIG=/nonexistent "$@"; }
 
 # Without the library, in the background: still pending after 4 s.
 # (Background jobs are plain commands, not shell functions, so that $! is
@@ -50,7 +50,7 @@ bg() { # bg NAME VAR=VALUE... -- PROBE-ARGS...
     shift
     while [ "$1" != -- ]; do envs+=("$1"); shift; done
     shift
-    ip netns exec "$NS" env -u SOCKFIX_CONFIG LD_PRELOAD="$SOCKFIX_LIB" SOCKFIX_CONFIG=/nonexistent \
+    ip netns exec "$NS" env -u SOCKFIX_CONFIG LD_PRELOAD="$CT_LIB" SOCKFIX_CONFIG=/nonexistent \
         "${envs[@]}" "$PROBE" --timing "$@" >"$CT_TMP/$name.out" 2>"$CT_TMP/$name.err" &
     track $!
     BG+=("$name:$!")

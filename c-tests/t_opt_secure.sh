@@ -21,7 +21,7 @@ trap cleanup EXIT
 chmod 755 "$SD"
 install -o root -g root -m 4755 "$PROBE" "$SD/probe-suid"
 install -o root -g root -m 0755 "$PROBE" "$SD/probe-plain"
-install -o root -g root -m 0755 "$SOCKFIX_LIB" "$SD/libsockfix.so"
+install -o root -g root -m 0755 "$CT_LIB" "$SD/libsockfix.so"
 echo SOCKFIX_KEEPIDLE=98 >"$SD/evil.conf"
 chmod 644 "$SD/evil.conf"
 

@@ -160,7 +160,7 @@ trace() { # trace NAME lib|nolib [VAR=VALUE...] -- CURL-ARGS...
     shift 2
     while [ $# -gt 0 ] && [ "$1" != -- ]; do envs+=("$1"); shift; done
     shift
-    [ "$mode" = lib ] && envs+=("LD_PRELOAD=$SOCKFIX_LIB" "SOCKFIX_CONFIG=/nonexistent")
+    [ "$mode" = lib ] && envs+=("LD_PRELOAD=$CT_LIB" "SOCKFIX_CONFIG=/nonexistent")
     strace -f -qq -o "$CT_TMP/$name.trace" -e trace=socket,socketpair,connect,setsockopt,close -e signal=none \
         env -u LD_PRELOAD "${envs[@]}" curl -s -S "$@" >"$CT_TMP/$name.body" 2>"$CT_TMP/$name.err"
     local rc=$?
@@ -203,7 +203,7 @@ check unix '{}'
 # (seen in the trace even where no syslog daemon listens), "sockfix[PID]: "
 # after the syslog priority, nothing on stderr or stdout.
 strace -f -qq -s 512 -o "$CT_TMP/syslog.trace" -e trace=sendto,sendmsg,connect -e signal=none \
-    env -u LD_PRELOAD LD_PRELOAD="$SOCKFIX_LIB" SOCKFIX_CONFIG=/nonexistent SOCKFIX_LOG=syslog SOCKFIX_KEEPIDLE=23 \
+    env -u LD_PRELOAD LD_PRELOAD="$CT_LIB" SOCKFIX_CONFIG=/nonexistent SOCKFIX_LOG=syslog SOCKFIX_KEEPIDLE=23 \
     "$PROBE" tcp 127.0.0.1 >"$CT_TMP/syslog.out" 2>"$CT_TMP/syslog.err" || fail "probe with SOCKFIX_LOG=syslog failed: $(cat "$CT_TMP/syslog.err")"
 OUT=$(cat "$CT_TMP/syslog.out"); RC=0; cp "$CT_TMP/syslog.err" "$CT_TMP/probe.err"
 expect "SOCKFIX_LOG=syslog" connect=ok keepalive=1 idle=23

@@ -9,7 +9,7 @@ mariadb_start
 
 trace() {
     local out=$1; shift
-    env LD_PRELOAD="$SOCKFIX_LIB" SOCKFIX_CONFIG=/nonexistent "$@" \
+    env LD_PRELOAD="$CT_LIB" SOCKFIX_CONFIG=/nonexistent "$@" \
         strace -f -qq -o "$out" -e trace=socket,connect,setsockopt \
         mariadb --no-defaults --protocol=tcp -h 127.0.0.1 -P "$DB_PORT" -uroot -N -e 'select 40+2' \
         >"$out.stdout" 2>"$out.stderr" || { cat "$out.stderr"; fail "client failed under the library"; }

@@ -42,7 +42,7 @@ bg() {
     while [ "$1" != -- ]; do envs+=("$1"); shift; done
     shift
     if [ "$mode" = lib ]; then
-        ip netns exec "$CNS" env LD_PRELOAD="$SOCKFIX_LIB" SOCKFIX_CONFIG=/dev/null \
+        ip netns exec "$CNS" env LD_PRELOAD="$CT_LIB" SOCKFIX_CONFIG=/dev/null \
             SOCKFIX_LOG="$CT_TMP/$name.log" "${envs[@]}" "$@" >"$CT_TMP/$name.out" 2>"$CT_TMP/$name.err" &
     else
         ip netns exec "$CNS" env -u LD_PRELOAD "${envs[@]}" "$@" >"$CT_TMP/$name.out" 2>"$CT_TMP/$name.err" &
@@ -55,7 +55,7 @@ bg() {
 # an INSERT of row ID.
 cli() {
     local name=$1 mode=$2 s=$3 id=$4 pre=()
-    [ "$mode" = lib ] && pre=(LD_PRELOAD="$SOCKFIX_LIB" SOCKFIX_CONFIG=/dev/null SOCKFIX_LOG="$CT_TMP/$name.log" SOCKFIX_IDLE_CHECK=1s)
+    [ "$mode" = lib ] && pre=(LD_PRELOAD="$CT_LIB" SOCKFIX_CONFIG=/dev/null SOCKFIX_LOG="$CT_TMP/$name.log" SOCKFIX_IDLE_CHECK=1s)
     python3 "$CT_ROOT/c-tests/scen_tty.py" "$s" "SELECT 1;" "INSERT INTO scen.t VALUES ($id, '$name');" -- \
         ip netns exec "$CNS" env -u LD_PRELOAD TERM=dumb MYSQL_HISTFILE=/dev/null "${pre[@]}" \
         mariadb --no-defaults --protocol=tcp -h "$VIP" -P 3306 -uroot >"$CT_TMP/$name.out" 2>"$CT_TMP/$name.err" &

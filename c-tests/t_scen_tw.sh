@@ -71,7 +71,7 @@ scen_client_ns 5
 scen_client_addrs 5 1
 ip netns exec "$CNS" sysctl -q -w net.ipv4.ip_local_port_range="40000 40999" || fail "sysctl in $CNS"
 ts=$(date +%s%N)
-ip netns exec "$CNS" env LD_PRELOAD="$SOCKFIX_LIB" SOCKFIX_CONFIG=/dev/null SOCKFIX_BIND="$CADDRS" \
+ip netns exec "$CNS" env LD_PRELOAD="$CT_LIB" SOCKFIX_CONFIG=/dev/null SOCKFIX_BIND="$CADDRS" \
     bash -c 'end=$((SECONDS + 40)); for i in $(seq 1 "$1"); do [ $SECONDS -lt $end ] || break; "$2" cycles "$3" 3306 1 5; done' \
     _ "$NP" "$SCEN_CLIENT" "$VIP" >"$CT_TMP/procs.out" 2>"$CT_TMP/procs.err"
 ms=$(( ($(date +%s%N) - ts) / 1000000 ))

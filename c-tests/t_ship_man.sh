@@ -36,7 +36,7 @@ done
 note "ok: sockfix(1) covers --help"
 
 # Every setting is documented, and in the example config.
-SB=$(dirname "$SOCKFIX_LIB")/sockfix-settings
+SB=$(dirname "$CT_LIB")/sockfix-settings
 if [ -x "$SB" ]; then
     keys=$(env -i SOCKFIX_CONFIG=/dev/null "$SB" | sed -n 's/^\(SOCKFIX_[A-Z_]*\)=.*/\1/p' | sort -u)
     [ -n "$keys" ] || fail "sockfix-settings printed no key"

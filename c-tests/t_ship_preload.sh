@@ -18,9 +18,8 @@ source "$CT_ROOT/c-tests/lib.sh"
 [ "$(id -u)" = 0 ] || skip "needs root (mount namespace)"
 need unshare
 need python3
-[ -r "$SOCKFIX_LIB" ] || fail "library not built: $SOCKFIX_LIB"
-for v in $(compgen -e); do case $v in SOCKFIX_LIB) ;; SOCKFIX_*|LD_PRELOAD|KEEP*) unset "$v";; esac; done
-export -n SOCKFIX_LIB
+[ -r "$CT_LIB" ] || fail "library not built: $CT_LIB"
+clear_stray_settings LD_PRELOAD
 
 real_before=$(cat /etc/ld.so.preload 2>/dev/null | sha256sum)
 cp -a /etc "$CT_TMP/etc" || fail "copy /etc"
@@ -141,7 +140,7 @@ note "disable after a hand edit: $out"
 echo inner-ok
 INNER
 
-res=$(unshare -m --propagation private bash "$CT_TMP/inner.sh" "$CT_TMP" "$CT_ROOT/scripts/sockfix" "$SOCKFIX_LIB" "$CT_BIN/ship_badlib" 2>&1)
+res=$(unshare -m --propagation private bash "$CT_TMP/inner.sh" "$CT_TMP" "$CT_ROOT/scripts/sockfix" "$CT_LIB" "$CT_BIN/ship_badlib" 2>&1)
 rc=$?
 printf '%s\n' "$res"
 [ "$(cat /etc/ld.so.preload 2>/dev/null | sha256sum)" = "$real_before" ] || fail "the real /etc/ld.so.preload changed!"

@@ -14,8 +14,8 @@ source "$CT_ROOT/c-tests/opt_lib.sh"
 need_lib
 need python3
 SFX=$CT_ROOT/scripts/sockfix
-export SOCKFIX_LIBRARY=$SOCKFIX_LIB
-SETTINGS_BIN=$(dirname "$SOCKFIX_LIB")/sockfix-settings
+export SOCKFIX_LIBRARY=$CT_LIB
+SETTINGS_BIN=$(dirname "$CT_LIB")/sockfix-settings
 R=$CT_TMP/root
 mkdir -p "$R"
 
@@ -65,7 +65,7 @@ grep -qx '\[Service\]' "$F" || fail "no [Service] section"
 grep -q 'systemctl daemon-reload' <<<"$out" && grep -q 'systemctl restart mariadb.service' <<<"$out" ||
     fail "the systemctl commands are not printed: $out"
 got=$(envlines "$F")
-want="LD_PRELOAD=$SOCKFIX_LIB
+want="LD_PRELOAD=$CT_LIB
 SOCKFIX_KEEPALIVE=on
 SOCKFIX_KEEPIDLE=7
 SOCKFIX_KEEPINTVL=1

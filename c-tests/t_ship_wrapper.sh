@@ -10,9 +10,9 @@ source "$CT_ROOT/c-tests/opt_lib.sh"
 need_lib
 SFX=$CT_ROOT/scripts/sockfix
 [ -x "$SFX" ] || fail "$SFX is not executable"
-export SOCKFIX_LIBRARY=$SOCKFIX_LIB
+export SOCKFIX_LIBRARY=$CT_LIB
 export SOCKFIX_CONFIG=/dev/null
-SETTINGS_BIN=$(dirname "$SOCKFIX_LIB")/sockfix-settings
+SETTINGS_BIN=$(dirname "$CT_LIB")/sockfix-settings
 
 # run EXPECTED-STATUS ARGS...: OUT, ERR, RC of sockfix ARGS.
 run() {
@@ -49,11 +49,11 @@ run 0 --keepalive off -- env
 # --- LD_PRELOAD: the library first, the rest kept, no duplicate
 libc=$(awk '$6 ~ /\/libc\.so\.6$/ { print $6; exit }' /proc/self/maps)
 OUT=$(LD_PRELOAD="$libc" "$SFX" -- env) || fail "run with an LD_PRELOAD"
-[ "$(envof LD_PRELOAD)" = "$SOCKFIX_LIB:$libc" ] || fail "LD_PRELOAD=$(envof LD_PRELOAD), want $SOCKFIX_LIB:$libc"
-OUT=$(LD_PRELOAD="$libc $SOCKFIX_LIB" "$SFX" -- env) || fail "run with the library already in LD_PRELOAD"
-[ "$(envof LD_PRELOAD)" = "$SOCKFIX_LIB:$libc" ] || fail "LD_PRELOAD=$(envof LD_PRELOAD): library twice?"
+[ "$(envof LD_PRELOAD)" = "$CT_LIB:$libc" ] || fail "LD_PRELOAD=$(envof LD_PRELOAD), want $CT_LIB:$libc"
+OUT=$(LD_PRELOAD="$libc $CT_LIB" "$SFX" -- env) || fail "run with the library already in LD_PRELOAD"
+[ "$(envof LD_PRELOAD)" = "$CT_LIB:$libc" ] || fail "LD_PRELOAD=$(envof LD_PRELOAD): library twice?"
 OUT=$("$SFX" -- cat /proc/self/maps) || fail "cat under the wrapper"
-grep -q "$(basename "$SOCKFIX_LIB")\$" <<<"$OUT" || fail "the library is not mapped in the command"
+grep -q "$(basename "$CT_LIB")\$" <<<"$OUT" || fail "the library is not mapped in the command"
 note "ok: LD_PRELOAD"
 
 # --- the settings reach the connection (the probe reads its socket options)
@@ -131,7 +131,7 @@ t=$(awk '$6 ~ /\/libc\.so\.6$/ { n = split($6, p, "/"); print p[n - 1]; exit }' 
 if [ ! -e "/usr/lib/$t/libsockfix.so" ] && [ ! -e /usr/local/lib/libsockfix.so ]; then
     mkdir -p "$CT_TMP/tree/scripts" "$CT_TMP/tree/target/release"
     cp "$SFX" "$CT_TMP/tree/scripts/"
-    cp "$SOCKFIX_LIB" "$CT_TMP/tree/target/release/libsockfix.so"
+    cp "$CT_LIB" "$CT_TMP/tree/target/release/libsockfix.so"
     OUT=$(env -u SOCKFIX_LIBRARY "$CT_TMP/tree/scripts/sockfix" -- env) || fail "build-tree lookup"
     [ "$(envof LD_PRELOAD)" = "$CT_TMP/tree/target/release/libsockfix.so" ] ||
         fail "build-tree lookup found $(envof LD_PRELOAD)"
