@@ -73,13 +73,16 @@ pub(crate) fn loaded() -> Option<&'static Settings> {
 extern "C" fn constructor(argc: c_int, argv: *const *const c_char, _envp: *const *const c_char) {
     let _keep = sys::ErrnoGuard::new();
     real::resolve_all();
-    signals::init();
+    let notes = signals::init();
     // SAFETY: glibc passes the program's argv, argc entries long; each is
     // null or a NUL-terminated string.
     let argv0 = unsafe {
         (argc > 0 && !argv.is_null() && !(*argv).is_null()).then(|| core::ffi::CStr::from_ptr(*argv))
     };
-    let (settings, warnings) = settings::load(argv0.and_then(|a| a.to_str().ok()));
+    let (settings, mut warnings) = settings::load(argv0.and_then(|a| a.to_str().ok()));
+    if !notes && settings.eintr {
+        warnings.push("no pthread key left among the first 32 (the program took them): EINTR is not resumed".into());
+    }
     if settings.log == settings::LogTarget::Stderr {
         log::remember_stderr();
     }

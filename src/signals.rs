@@ -48,8 +48,9 @@ static SLOTS: [Slot; NSIG] =
 static OWNER: AtomicI32 = AtomicI32::new(0);
 
 /// Called by the constructor: notes the owner, and renews it in every fork
-/// child; creates the per-thread notes.
-pub fn init() {
+/// child; creates the per-thread notes. False when they could not be made:
+/// then no EINTR is resumed.
+pub fn init() -> bool {
     extern "C" fn forked() {
         OWNER.store(crate::sys::getpid(), Relaxed);
     }
@@ -72,6 +73,7 @@ pub fn init() {
             unsafe { libc::pthread_key_delete(key) };
         }
     }
+    NOTES.iter().all(|k| k.load(Relaxed) != NO_KEY)
 }
 
 /// False in a vfork child, which shares its parent's memory.
