@@ -271,3 +271,33 @@ pub fn signal_via(
         r
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_counts_only_after_its_snapshot() {
+        assert!(!ran_after(None, Runs(0)), "no key: nothing known to have run");
+        assert!(!ran_after(Some(0), Runs(0)), "0: never ran on this thread");
+        assert!(ran_after(Some(5), Runs(4)));
+        assert!(!ran_after(Some(4), Runs(4)), "the run the snapshot already counted");
+        assert!(!ran_after(Some(3), Runs(4)));
+        // Across the counter's wrap (32-bit usize, or a very long life).
+        assert!(ran_after(Some(2), Runs(usize::MAX - 1)));
+        assert!(!ran_after(Some(usize::MAX - 1), Runs(2)));
+    }
+
+    #[test]
+    fn the_trampoline_notes_runs_on_its_own_thread_only() {
+        assert!(init(), "the test binary has pthread keys to spare");
+        let first = runs();
+        // SIGWINCH is not in the default pass set, and no settings are
+        // loaded here: the trampoline then counts every signal as passing.
+        trampoline(libc::SIGWINCH, core::ptr::null_mut(), core::ptr::null_mut());
+        assert!(pass_ran_since(first));
+        assert_eq!(resumable(first, first), None, "a passing run forbids resuming");
+        let on_other = std::thread::spawn(move || pass_ran_since(first)).join().unwrap();
+        assert!(!on_other, "another thread saw this thread's run");
+    }
+}
