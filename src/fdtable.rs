@@ -60,14 +60,8 @@ pub const MAX_IDLE_SECS: u32 = (1 << (32 - IDLE_SHIFT)) - 1;
 
 /// Options that an accepted socket inherits from its listener in the kernel,
 /// and so count as the application's on the accepted socket too.
-pub const INHERITED: u32 = APP_KEEPALIVE
-    | APP_KEEPIDLE
-    | APP_KEEPINTVL
-    | APP_KEEPCNT
-    | APP_USER_TIMEOUT
-    | APP_RCVTIMEO
-    | APP_SNDTIMEO
-    | APP_LINGER;
+pub const INHERITED: u32 =
+    APP_KEEPALIVE | APP_KEEPIDLE | APP_KEEPINTVL | APP_KEEPCNT | APP_USER_TIMEOUT | APP_RCVTIMEO | APP_SNDTIMEO | APP_LINGER;
 
 fn slot(fd: c_int) -> Option<&'static AtomicU32> {
     TABLE.get(usize::try_from(fd).ok()?)

@@ -45,7 +45,14 @@ pub fn peer_gone(fd: c_int, entry: u32) -> bool {
     let zero = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: one valid pollfd and a zero timeout: never blocks.
     let n = unsafe {
-        libc::syscall(libc::SYS_ppoll, &mut pfd as *mut libc::pollfd, 1 as libc::nfds_t, &zero, core::ptr::null::<libc::c_void>(), 0)
+        libc::syscall(
+            libc::SYS_ppoll,
+            &mut pfd as *mut libc::pollfd,
+            1 as libc::nfds_t,
+            &zero,
+            core::ptr::null::<libc::c_void>(),
+            0,
+        )
     };
     let gone = n > 0 && pfd.revents & (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR) != 0;
     if gone {

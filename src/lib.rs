@@ -76,9 +76,7 @@ extern "C" fn constructor(argc: c_int, argv: *const *const c_char, _envp: *const
     let notes = signals::init();
     // SAFETY: glibc passes the program's argv, argc entries long; each is
     // null or a NUL-terminated string.
-    let argv0 = unsafe {
-        (argc > 0 && !argv.is_null() && !(*argv).is_null()).then(|| core::ffi::CStr::from_ptr(*argv))
-    };
+    let argv0 = unsafe { (argc > 0 && !argv.is_null() && !(*argv).is_null()).then(|| core::ffi::CStr::from_ptr(*argv)) };
     let (settings, mut warnings) = settings::load(argv0.and_then(|a| a.to_str().ok()));
     if !notes && settings.eintr {
         warnings.push("no pthread key left among the first 32 (the program took them): EINTR is not resumed".into());

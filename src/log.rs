@@ -110,7 +110,13 @@ fn without_sigpipe(write: impl FnOnce()) {
         libc::syscall(libc::SYS_rt_sigpending, &mut after as *mut u64, size);
         if before & pipe == 0 && after & pipe != 0 {
             let zero = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-            libc::syscall(libc::SYS_rt_sigtimedwait, &pipe as *const u64, core::ptr::null_mut::<libc::siginfo_t>(), &zero as *const libc::timespec, size);
+            libc::syscall(
+                libc::SYS_rt_sigtimedwait,
+                &pipe as *const u64,
+                core::ptr::null_mut::<libc::siginfo_t>(),
+                &zero as *const libc::timespec,
+                size,
+            );
         }
         libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK, &old as *const u64, core::ptr::null_mut::<u64>(), size);
     }
@@ -165,8 +171,7 @@ fn append(path: *const libc::c_char, bytes: &[u8]) {
 
 fn syslog(bytes: &[u8]) {
     // SAFETY: plain socket creation.
-    let fd = unsafe { libc::syscall(libc::SYS_socket, libc::AF_UNIX, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) }
-        as libc::c_int;
+    let fd = unsafe { libc::syscall(libc::SYS_socket, libc::AF_UNIX, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) } as libc::c_int;
     if fd < 0 {
         return;
     }
@@ -178,9 +183,7 @@ fn syslog(bytes: &[u8]) {
     }
     let len = core::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
     // SAFETY: a live buffer and a valid address.
-    unsafe {
-        libc::syscall(libc::SYS_sendto, fd, bytes.as_ptr(), bytes.len(), libc::MSG_DONTWAIT, &addr as *const _, len)
-    };
+    unsafe { libc::syscall(libc::SYS_sendto, fd, bytes.as_ptr(), bytes.len(), libc::MSG_DONTWAIT, &addr as *const _, len) };
     sys::close(fd);
 }
 

@@ -4,10 +4,10 @@
 //! parsed once, in the constructor, into plain rules; matching a connect is
 //! a loop over them with no allocation and no parsing.
 
-use core::net::{IpAddr, SocketAddr};
+use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
-use alloc::format;
+use core::net::{IpAddr, SocketAddr};
 
 /// One destination rule: an address block (None: any address) and an
 /// optional port.
@@ -231,7 +231,20 @@ mod tests {
 
     #[test]
     fn bad_lists_are_refused() {
-        for bad in ["", ",", "10.0.0.0/33", "10.0.0.1:0", "10.0.0.1:99999", "[fd00::/8", "[::1]x", "host.example:80", "::1/129", ":", "[fd00::/8]/8", "[::1]:"] {
+        for bad in [
+            "",
+            ",",
+            "10.0.0.0/33",
+            "10.0.0.1:0",
+            "10.0.0.1:99999",
+            "[fd00::/8",
+            "[::1]x",
+            "host.example:80",
+            "::1/129",
+            ":",
+            "[fd00::/8]/8",
+            "[::1]:",
+        ] {
             assert!(Dests::parse(bad).is_err(), "{bad:?}");
         }
     }

@@ -99,7 +99,15 @@ fn io_with_checks(fd: c_int, entry: u32, dir: Dir, what: &str, call: &mut dyn Fn
 /// resume, and returns what the program is to see.
 #[cold]
 #[inline(never)]
-fn resume(fd: c_int, dir: Dir, what: &str, start: Option<u64>, first: Runs, mut r: isize, call: &mut dyn FnMut() -> isize) -> isize {
+fn resume(
+    fd: c_int,
+    dir: Dir,
+    what: &str,
+    start: Option<u64>,
+    first: Runs,
+    mut r: isize,
+    call: &mut dyn FnMut() -> isize,
+) -> isize {
     if !eintr_enabled() {
         return r;
     }

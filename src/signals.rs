@@ -41,8 +41,7 @@ struct Slot {
     added_siginfo: AtomicBool,
 }
 
-static SLOTS: [Slot; NSIG] =
-    [const { Slot { handler: AtomicUsize::new(SIG_DFL), added_siginfo: AtomicBool::new(false) } }; NSIG];
+static SLOTS: [Slot; NSIG] = [const { Slot { handler: AtomicUsize::new(SIG_DFL), added_siginfo: AtomicBool::new(false) } }; NSIG];
 
 /// The process whose memory this is; 0 until the constructor ran.
 static OWNER: AtomicI32 = AtomicI32::new(0);
@@ -170,7 +169,8 @@ fn slot(sig: c_int) -> Option<&'static Slot> {
 /// signal comes).
 fn wraps(sig: c_int) -> bool {
     let on = crate::loaded().map_or(true, |s| s.active && s.eintr);
-    let never = [libc::SIGKILL, libc::SIGSTOP, libc::SIGSEGV, libc::SIGBUS, libc::SIGFPE, libc::SIGILL, libc::SIGTRAP, libc::SIGSYS];
+    let never =
+        [libc::SIGKILL, libc::SIGSTOP, libc::SIGSEGV, libc::SIGBUS, libc::SIGFPE, libc::SIGILL, libc::SIGTRAP, libc::SIGSYS];
     on && (1..NSIG as c_int).contains(&sig) && !never.contains(&sig)
 }
 
@@ -233,11 +233,7 @@ pub unsafe fn sigaction(sig: c_int, act: *const libc::sigaction, old: *mut libc:
 /// signal() and its BSD and System V twins: `install` is libc's own, so its
 /// flags (SA_RESTART, SA_RESETHAND, siginterrupt's choice) stay exactly
 /// libc's; only the handler address is ours.
-pub fn signal_via(
-    install: unsafe fn(c_int, sighandler_t) -> sighandler_t,
-    sig: c_int,
-    handler: sighandler_t,
-) -> sighandler_t {
+pub fn signal_via(install: unsafe fn(c_int, sighandler_t) -> sighandler_t, sig: c_int, handler: sighandler_t) -> sighandler_t {
     let Some(slot) = slot(sig).filter(|_| wraps(sig) && handler != SIG_ERR) else {
         // SAFETY: passing the program's own arguments through.
         return unsafe { install(sig, handler) };

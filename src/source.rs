@@ -59,7 +59,11 @@ pub fn bind(fd: c_int, entry: u32, conn: &Conn, dest: &SocketAddr) -> Option<IpA
     let n = candidates().count();
     if n == 0 {
         if let Some((low, high)) = fallback {
-            let any = if v6_socket { IpAddr::V6(core::net::Ipv6Addr::UNSPECIFIED) } else { IpAddr::V4(core::net::Ipv4Addr::UNSPECIFIED) };
+            let any = if v6_socket {
+                IpAddr::V6(core::net::Ipv6Addr::UNSPECIFIED)
+            } else {
+                IpAddr::V4(core::net::Ipv4Addr::UNSPECIFIED)
+            };
             bind_in_range(fd, any, v6_socket, low, high);
         }
         return None;

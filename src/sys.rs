@@ -46,7 +46,8 @@ pub fn setsockopt_linger(fd: c_int, secs: c_int) -> bool {
     let value = libc::linger { l_onoff: 1, l_linger: secs };
     let len = size_of::<libc::linger>() as socklen_t;
     // SAFETY: the kernel reads `len` bytes from a live linger.
-    let r = unsafe { libc::syscall(libc::SYS_setsockopt, fd, libc::SOL_SOCKET, libc::SO_LINGER, &value as *const libc::linger, len) };
+    let r =
+        unsafe { libc::syscall(libc::SYS_setsockopt, fd, libc::SOL_SOCKET, libc::SO_LINGER, &value as *const libc::linger, len) };
     r == 0
 }
 
@@ -54,9 +55,7 @@ pub fn getsockopt_int(fd: c_int, level: c_int, name: c_int) -> Option<c_int> {
     let mut value: c_int = 0;
     let mut len = size_of::<c_int>() as socklen_t;
     // SAFETY: the kernel writes at most `len` bytes into a live c_int.
-    let r = unsafe {
-        libc::syscall(libc::SYS_getsockopt, fd, level, name, &mut value as *mut c_int, &mut len as *mut socklen_t)
-    };
+    let r = unsafe { libc::syscall(libc::SYS_getsockopt, fd, level, name, &mut value as *mut c_int, &mut len as *mut socklen_t) };
     (r == 0).then_some(value)
 }
 
@@ -65,9 +64,8 @@ pub fn socket_timeout_ms(fd: c_int, name: c_int) -> Option<u64> {
     let mut tv = MaybeUninit::<libc::timeval>::zeroed();
     let mut len = size_of::<libc::timeval>() as socklen_t;
     // SAFETY: the kernel writes at most `len` bytes into the timeval.
-    let r = unsafe {
-        libc::syscall(libc::SYS_getsockopt, fd, libc::SOL_SOCKET, name, tv.as_mut_ptr(), &mut len as *mut socklen_t)
-    };
+    let r =
+        unsafe { libc::syscall(libc::SYS_getsockopt, fd, libc::SOL_SOCKET, name, tv.as_mut_ptr(), &mut len as *mut socklen_t) };
     if r != 0 {
         return None;
     }
@@ -151,9 +149,8 @@ pub fn wait_fd(fd: c_int, events: libc::c_short, timeout_ms: u64) -> c_int {
 pub fn socket_peer(fd: c_int, storage: &mut libc::sockaddr_storage) -> bool {
     let mut len = size_of::<libc::sockaddr_storage>() as socklen_t;
     // SAFETY: the kernel writes at most `len` bytes into the storage.
-    let r = unsafe {
-        libc::syscall(libc::SYS_getpeername, fd, storage as *mut libc::sockaddr_storage, &mut len as *mut socklen_t)
-    };
+    let r =
+        unsafe { libc::syscall(libc::SYS_getpeername, fd, storage as *mut libc::sockaddr_storage, &mut len as *mut socklen_t) };
     r == 0
 }
 

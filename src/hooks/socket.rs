@@ -3,8 +3,8 @@
 
 use crate::fdtable as ft;
 use crate::log::Peer;
-use crate::sys::{self, ErrnoGuard};
 use crate::resume::{io, tracked, Dir};
+use crate::sys::{self, ErrnoGuard};
 use crate::{connect_timeout, idle, real, settings_ready, sockopt, source};
 use libc::{c_int, c_void, sockaddr, socklen_t};
 

@@ -41,19 +41,29 @@ fn as_poll_timeout(ms: u64) -> c_int {
 
 #[no_mangle]
 pub unsafe extern "C" fn poll(fds: *mut pollfd, n: nfds_t, timeout: c_int) -> c_int {
-    let r = wait(poll_ms(timeout), || polls_tcp(fds, n), "poll", |left| match left {
-        Left::Original => real::poll(fds, n, timeout),
-        Left::Ms(ms) => real::poll(fds, n, as_poll_timeout(ms)),
-    });
+    let r = wait(
+        poll_ms(timeout),
+        || polls_tcp(fds, n),
+        "poll",
+        |left| match left {
+            Left::Original => real::poll(fds, n, timeout),
+            Left::Ms(ms) => real::poll(fds, n, as_poll_timeout(ms)),
+        },
+    );
     r.unwrap_or_else(|| poll_timed_out(fds, n))
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn __poll_chk(fds: *mut pollfd, n: nfds_t, timeout: c_int, fdslen: size_t) -> c_int {
-    let r = wait(poll_ms(timeout), || polls_tcp(fds, n), "poll", |left| match left {
-        Left::Original => real::__poll_chk(fds, n, timeout, fdslen),
-        Left::Ms(ms) => real::__poll_chk(fds, n, as_poll_timeout(ms), fdslen),
-    });
+    let r = wait(
+        poll_ms(timeout),
+        || polls_tcp(fds, n),
+        "poll",
+        |left| match left {
+            Left::Original => real::__poll_chk(fds, n, timeout, fdslen),
+            Left::Ms(ms) => real::__poll_chk(fds, n, as_poll_timeout(ms), fdslen),
+        },
+    );
     r.unwrap_or_else(|| poll_timed_out(fds, n))
 }
 
@@ -66,10 +76,15 @@ pub unsafe extern "C" fn ppoll(fds: *mut pollfd, n: nfds_t, ts: *const timespec,
     if !mask.is_null() {
         return real::ppoll(fds, n, ts, mask);
     }
-    let r = wait(timespec_ms(ts), || polls_tcp(fds, n), "ppoll", |left| match left {
-        Left::Original => real::ppoll(fds, n, ts, mask),
-        Left::Ms(ms) => real::ppoll(fds, n, &sys::timespec_from_ms(ms), mask),
-    });
+    let r = wait(
+        timespec_ms(ts),
+        || polls_tcp(fds, n),
+        "ppoll",
+        |left| match left {
+            Left::Original => real::ppoll(fds, n, ts, mask),
+            Left::Ms(ms) => real::ppoll(fds, n, &sys::timespec_from_ms(ms), mask),
+        },
+    );
     r.unwrap_or_else(|| poll_timed_out(fds, n))
 }
 
@@ -84,10 +99,15 @@ pub unsafe extern "C" fn __ppoll_chk(
     if !mask.is_null() {
         return real::__ppoll_chk(fds, n, ts, mask, fdslen);
     }
-    let r = wait(timespec_ms(ts), || polls_tcp(fds, n), "ppoll", |left| match left {
-        Left::Original => real::__ppoll_chk(fds, n, ts, mask, fdslen),
-        Left::Ms(ms) => real::__ppoll_chk(fds, n, &sys::timespec_from_ms(ms), mask, fdslen),
-    });
+    let r = wait(
+        timespec_ms(ts),
+        || polls_tcp(fds, n),
+        "ppoll",
+        |left| match left {
+            Left::Original => real::__ppoll_chk(fds, n, ts, mask, fdslen),
+            Left::Ms(ms) => real::__ppoll_chk(fds, n, &sys::timespec_from_ms(ms), mask, fdslen),
+        },
+    );
     r.unwrap_or_else(|| poll_timed_out(fds, n))
 }
 
@@ -111,13 +131,18 @@ pub unsafe extern "C" fn select(n: c_int, r: *mut fd_set, w: *mut fd_set, e: *mu
         let us = u64::try_from(t.tv_usec).unwrap_or(0);
         u64::try_from(t.tv_sec).unwrap_or(0).saturating_mul(1000).saturating_add(us.div_ceil(1000))
     });
-    let out = wait(limit, || selects_tcp(n, sets), "select", |left| {
-        if let (Left::Ms(ms), Some(t)) = (left, tv.as_mut()) {
-            t.tv_sec = (ms / 1000) as libc::time_t;
-            t.tv_usec = ((ms % 1000) * 1000) as libc::suseconds_t;
-        }
-        real::select(n, r, w, e, tv)
-    });
+    let out = wait(
+        limit,
+        || selects_tcp(n, sets),
+        "select",
+        |left| {
+            if let (Left::Ms(ms), Some(t)) = (left, tv.as_mut()) {
+                t.tv_sec = (ms / 1000) as libc::time_t;
+                t.tv_usec = ((ms % 1000) * 1000) as libc::suseconds_t;
+            }
+            real::select(n, r, w, e, tv)
+        },
+    );
     out.unwrap_or_else(|| {
         if let Some(t) = tv.as_mut() {
             t.tv_sec = 0;
@@ -140,9 +165,14 @@ pub unsafe extern "C" fn pselect(
         return real::pselect(n, r, w, e, ts, mask);
     }
     let sets = [r, w, e];
-    let out = wait(timespec_ms(ts), || selects_tcp(n, sets), "pselect", |left| match left {
-        Left::Original => real::pselect(n, r, w, e, ts, mask),
-        Left::Ms(ms) => real::pselect(n, r, w, e, &sys::timespec_from_ms(ms), mask),
-    });
+    let out = wait(
+        timespec_ms(ts),
+        || selects_tcp(n, sets),
+        "pselect",
+        |left| match left {
+            Left::Original => real::pselect(n, r, w, e, ts, mask),
+            Left::Ms(ms) => real::pselect(n, r, w, e, &sys::timespec_from_ms(ms), mask),
+        },
+    );
     out.unwrap_or_else(|| select_timed_out(sets))
 }

@@ -3,10 +3,10 @@
 
 use super::values;
 use super::{on_off, shown_ms, Conn, Layer, LogTarget, Settings, LEGACY_KEYS};
-use libc::c_int;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use alloc::{format, vec};
+use libc::c_int;
 
 /// The effective settings as `KEY=VALUE` lines with where each value came
 /// from (`sockfix config`): the first layer that sets the key, under its own
@@ -24,10 +24,8 @@ pub fn describe(layers: &[Layer], s: &Settings) -> Vec<(String, String)> {
             })
             .unwrap_or_else(|| "default".into())
     };
-    let mut lines: Vec<(String, String)> = conn_lines(&s.conn)
-        .into_iter()
-        .map(|(k, v)| (format!("{k}={v}"), source(k)))
-        .collect();
+    let mut lines: Vec<(String, String)> =
+        conn_lines(&s.conn).into_iter().map(|(k, v)| (format!("{k}={v}"), source(k))).collect();
     let process = [
         ("SOCKFIX_EINTR", on_off(s.eintr).to_string()),
         ("SOCKFIX_EINTR_PASS", signal_list(s.eintr_pass)),
@@ -64,14 +62,21 @@ fn conn_lines(c: &Conn) -> Vec<(&'static str, String)> {
         ("SOCKFIX_USER_TIMEOUT", shown_ms(c.user_timeout_ms.map(|v| v as u64))),
         ("SOCKFIX_CONNECT_TIMEOUT", shown_ms(c.connect_timeout_ms)),
         ("SOCKFIX_LINGER", secs(c.linger_s)),
-        ("SOCKFIX_BIND", if c.bind.is_empty() { "none".into() } else { c.bind.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(",") }),
+        (
+            "SOCKFIX_BIND",
+            if c.bind.is_empty() { "none".into() } else { c.bind.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(",") },
+        ),
         ("SOCKFIX_PORTS", c.ports.map_or("none".into(), |(l, h)| format!("{l}-{h}"))),
         ("SOCKFIX_IDLE_CHECK", secs(c.idle_check_s.map(c_int::from))),
     ]
 }
 
 fn signal_list(mask: u64) -> String {
-    (1..=64).filter(|s| mask & (1u64 << (s - 1)) != 0).map(|s| values::signal_name(s).replace('?', &s.to_string())).collect::<Vec<_>>().join(",")
+    (1..=64)
+        .filter(|s| mask & (1u64 << (s - 1)) != 0)
+        .map(|s| values::signal_name(s).replace('?', &s.to_string()))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn log_text(t: &LogTarget) -> String {
@@ -94,7 +99,12 @@ mod tests {
         let env = layer("environment", &[("KEEPIDLE", "7"), ("SOCKFIX_LINGER", "0")]);
         let file = layer("/etc/sockfix.conf", &[("SOCKFIX_KEEPCNT", "3"), ("SOCKFIX_PROGRAMS", "gunicorn")]);
         let layers = [env, file];
-        let s = build(&layers, &[section("10.0.0.0/8:3306", &[("SOCKFIX_KEEPIDLE", "5")])], &|| vec!["gunicorn".into()], &mut Vec::new());
+        let s = build(
+            &layers,
+            &[section("10.0.0.0/8:3306", &[("SOCKFIX_KEEPIDLE", "5")])],
+            &|| vec!["gunicorn".into()],
+            &mut Vec::new(),
+        );
         let lines = describe(&layers, &s);
         let find = |key: &str| lines.iter().find(|(l, _)| l.starts_with(key)).cloned().unwrap();
         assert_eq!(find("SOCKFIX_KEEPIDLE="), ("SOCKFIX_KEEPIDLE=7s".into(), "environment as KEEPIDLE".into()));
@@ -105,5 +115,4 @@ mod tests {
         assert_eq!(find("SOCKFIX_PROGRAMS="), ("SOCKFIX_PROGRAMS=gunicorn".into(), "/etc/sockfix.conf".into()));
         assert!(lines.iter().any(|(l, _)| l == "[dest 10.0.0.0/8:3306]"));
     }
-
 }

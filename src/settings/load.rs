@@ -140,9 +140,7 @@ fn read_trusted(fd: libc::c_int, path: &str, secure: bool, warnings: &mut Vec<St
         return None;
     }
     if secure && (st.st_uid != 0 || st.st_mode & 0o022 != 0) {
-        warnings.push(format!(
-            "config file {path}: ignored in a setuid/setgid program: not owned by root or writable by others"
-        ));
+        warnings.push(format!("config file {path}: ignored in a setuid/setgid program: not owned by root or writable by others"));
         return None;
     }
     // Read in small pieces: a preallocated 64 KB buffer would be 16 dirty
@@ -234,15 +232,11 @@ mod tests {
         let mut w = Vec::new();
         let (pairs, sections) = parse_config(text, "/etc/sockfix.conf", &mut w);
         assert!(sections.is_empty());
-        let want: Vec<(String, String)> = [
-            ("SOCKFIX_KEEPIDLE", "60s"),
-            ("SOCKFIX_KEEPCNT", "4"),
-            ("SOCKFIX_LOG", "/tmp/a b"),
-            ("KEEPINTVL", "3"),
-        ]
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+        let want: Vec<(String, String)> =
+            [("SOCKFIX_KEEPIDLE", "60s"), ("SOCKFIX_KEEPCNT", "4"), ("SOCKFIX_LOG", "/tmp/a b"), ("KEEPINTVL", "3")]
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
         assert_eq!(pairs, want);
         assert_eq!(w.len(), 2, "{w:?}");
         assert!(w[0].starts_with("/etc/sockfix.conf:7: not KEY=VALUE"));

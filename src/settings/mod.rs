@@ -22,9 +22,9 @@ pub mod values;
 
 use crate::matching::{self, Dests};
 use alloc::ffi::CString;
+use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
-use alloc::format;
 use core::net::{IpAddr, SocketAddr};
 use libc::c_int;
 
@@ -363,7 +363,11 @@ fn conn_settings(layers: &[Layer], base: &Conn, warn: &mut Warn) -> Conn {
     if let Some(f) = find(layers, "SOCKFIX_IDLE_CHECK", None) {
         c.idle_check_s = match whole_seconds(f.text, 1, MAX_IDLE_SECS, false) {
             Ok(Some(secs)) if secs as u16 > MAX_IDLE_CHECK_SECS => {
-                warn(&f, "checked from the longest supported idle time on (sooner is harmless)", format!("{MAX_IDLE_CHECK_SECS}s"));
+                warn(
+                    &f,
+                    "checked from the longest supported idle time on (sooner is harmless)",
+                    format!("{MAX_IDLE_CHECK_SECS}s"),
+                );
                 Some(MAX_IDLE_CHECK_SECS)
             }
             Ok(secs) => secs.map(|s| s as u16),

@@ -104,10 +104,7 @@ fn user_timeout_values() {
     assert_eq!(ut("0"), None);
     assert_eq!(ut("auto"), Some((15 + 15 * 9) * 1000));
     assert_eq!(ut("1000h"), None);
-    let env = layer(
-        "environment",
-        &[("SOCKFIX_USER_TIMEOUT", "AUTO"), ("KEEPIDLE", "5"), ("KEEPINTVL", "2"), ("KEEPCNT", "3")],
-    );
+    let env = layer("environment", &[("SOCKFIX_USER_TIMEOUT", "AUTO"), ("KEEPIDLE", "5"), ("KEEPINTVL", "2"), ("KEEPCNT", "3")]);
     assert_eq!(build_from(&[env]).0.conn.user_timeout_ms, Some(11_000));
 }
 
@@ -201,7 +198,10 @@ fn profiles_override_for_their_destinations_first_match_wins() {
     let sa = |t: &str| t.parse::<SocketAddr>().unwrap();
     let file = layer("/etc/sockfix.conf", &[("SOCKFIX_KEEPIDLE", "60s")]);
     let sections = [
-        section("10.0.0.0/8:3306, [fd00::]/8:3306", &[("SOCKFIX_KEEPIDLE", "5s"), ("SOCKFIX_LINGER", "0"), ("SOCKFIX_IDLE_CHECK", "30s")]),
+        section(
+            "10.0.0.0/8:3306, [fd00::]/8:3306",
+            &[("SOCKFIX_KEEPIDLE", "5s"), ("SOCKFIX_LINGER", "0"), ("SOCKFIX_IDLE_CHECK", "30s")],
+        ),
         section("10.0.0.0/8", &[("SOCKFIX_KEEPCNT", "2")]),
         section("nonsense", &[("SOCKFIX_KEEPIDLE", "1")]),
         section("192.0.2.0/24", &[("SOCKFIX_LOG", "stderr"), ("SOCKFIX_USER_TIMEOUT", "auto"), ("SOCKFIX_KEEPINTVL", "x")]),
