@@ -42,6 +42,35 @@ intr_finish() {
 
 intr_run() { intr_start "$@"; intr_finish "$1"; }
 
+# intr_start_cases ARRAY with|without CMD...: for every "LABEL|ARGS" in the
+# array named ARRAY, start CMD ARGS in the background (intr_start), all side
+# by side; their IDs are the mode and the index: with0, with1, ...
+intr_start_cases() {
+    local -n intr_cases_ref=$1
+    local how=$2 i=0 c
+    shift 2
+    for c in "${intr_cases_ref[@]}"; do
+        intr_start "$how$i" "$how" "$@" ${c#*|}
+        i=$((i + 1))
+    done
+}
+
+# intr_expect_cases ARRAY with|without PREFIX RESULT MIN_MS MAX_MS [SIG MIN]
+# (after intr_start_cases ARRAY with|without): wait for each case and
+# intr_expect it, labelled "PREFIX LABEL"; with SIG and MIN, a case that
+# passed must also have had its handler for SIG run MIN times (intr_need_hits).
+intr_expect_cases() {
+    local -n intr_cases_ref=$1
+    local how=$2 prefix=$3 want=$4 min=$5 max=$6 sig=${7:-} hits=${8:-} i=0 c
+    for c in "${intr_cases_ref[@]}"; do
+        intr_finish "$how$i"
+        if intr_expect "$how$i" "$prefix ${c%%|*}" "$want" "$min" "$max" && [ -n "$sig" ]; then
+            intr_need_hits "$prefix ${c%%|*}" "$sig" "$hits"
+        fi
+        i=$((i + 1))
+    done
+}
+
 intr_rc_name() {
     case $1 in
         0) echo ok ;; 3) echo eintr ;; 4) echo eagain ;; 5) echo timeout ;; 6) echo eof ;;

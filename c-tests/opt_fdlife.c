@@ -24,7 +24,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,18 +31,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define SENTINEL 4242
-
-static char line[1024];
-static size_t len;
-static void out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void out(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    int k = vsnprintf(line + len, sizeof line - len, fmt, ap);
-    va_end(ap);
-    if (k > 0 && (size_t)k < sizeof line - len) len += k;
-}
+#include "opt_util.h"
 
 static void die(const char *what) {
     fprintf(stderr, "opt_fdlife: %s: %s\n", what, strerror(errno));
@@ -52,20 +40,6 @@ static void die(const char *what) {
 
 static void set(int fd, int level, int name, int v) {
     if (setsockopt(fd, level, name, &v, sizeof v) < 0) die("setsockopt");
-}
-
-static void print_opts(int fd) {
-    static const struct { int level, name; const char *label; } o[] = {
-        { SOL_SOCKET, SO_KEEPALIVE, "keepalive" },   { IPPROTO_TCP, TCP_KEEPIDLE, "idle" },
-        { IPPROTO_TCP, TCP_KEEPINTVL, "intvl" },     { IPPROTO_TCP, TCP_KEEPCNT, "cnt" },
-        { IPPROTO_TCP, TCP_USER_TIMEOUT, "user_timeout" },
-    };
-    for (size_t i = 0; i < sizeof o / sizeof o[0]; i++) {
-        int v = -1;
-        socklen_t l = sizeof v;
-        if (getsockopt(fd, o[i].level, o[i].name, &v, &l) == 0) out(" %s=%d", o[i].label, v);
-        else out(" %s=-", o[i].label);
-    }
 }
 
 static struct sockaddr_in srv_addr;
@@ -105,24 +79,77 @@ static struct sockaddr_in closed_port(void) {
     return a;
 }
 
-/* The app configures a socket its own way, then it is closed by CLOSER and a
-   new socket takes the same fd number: the new one must be treated afresh. */
-static int reuse(const char *closer, int connect_first) {
+/* The first socket on fd N: configured the app's way (keepalive off, idle
+   77) and/or connected (the library applied its options there). The output
+   line starts over after it: only the socket that ends up on N is reported. */
+static int first_socket(int configure, int connect_first) {
     int a = tcp();
-    set(a, SOL_SOCKET, SO_KEEPALIVE, 0);
-    set(a, IPPROTO_TCP, TCP_KEEPIDLE, 77);
+    if (configure) {
+        set(a, SOL_SOCKET, SO_KEEPALIVE, 0);
+        set(a, IPPROTO_TCP, TCP_KEEPIDLE, 77);
+    }
     if (connect_first) must_connect(a);
-    if (!strcmp(closer, "syscall")) syscall(SYS_close, a);
-    else if (!strcmp(closer, "close_range")) {
-        if (syscall(SYS_close_range, a, a, 0) < 0) die("close_range");
-    } else if (!strcmp(closer, "closefrom")) closefrom(a);
-    else close(a);
     len = 0;
-    out("scenario=");
-    int b = tcp();
-    if (b != a) { fprintf(stderr, "opt_fdlife: fd not reused (%d then %d)\n", a, b); exit(1); }
-    return b;
+    return a;
 }
+
+/* A fresh socket takes fd number A, which the first socket had, by HOW:
+     close, syscall, close_range, closefrom: A is closed that way (close(),
+         syscall(SYS_close), close_range(A, A), closefrom(A)), then socket()
+         reuses the number;
+     dup2: a fresh socket is dup2'ed onto A (which closes the first one);
+     dup, F_DUPFD, F_DUPFD_CLOEXEC: a fresh socket is made (on A+1), A is
+         closed, then dup() (lowest free number) or fcntl(HOW, A) gives A.
+   Returns A, now the fresh socket; exits 1 when it does not land on A. */
+static int land_on(int a, const char *how) {
+    int fd;
+    if (!strcmp(how, "dup2") || !strcmp(how, "dup") || !strncmp(how, "F_DUPFD", 7)) {
+        int b = tcp();
+        if (!strcmp(how, "dup2")) fd = dup2(b, a);
+        else {
+            close(a);
+            if (!strcmp(how, "dup")) fd = dup(b);
+            else if (!strcmp(how, "F_DUPFD")) fd = fcntl(b, F_DUPFD, a);
+            else fd = fcntl(b, F_DUPFD_CLOEXEC, a);
+        }
+        if (fd < 0) die(how);
+        close(b);
+    } else {
+        if (!strcmp(how, "close")) close(a);
+        else if (!strcmp(how, "syscall")) syscall(SYS_close, a);
+        else if (!strcmp(how, "close_range")) {
+            if (syscall(SYS_close_range, a, a, 0) < 0) die("close_range");
+        } else if (!strcmp(how, "closefrom")) closefrom(a);
+        else { fprintf(stderr, "opt_fdlife: no way to close \"%s\"\n", how); exit(1); }
+        fd = tcp();
+    }
+    if (fd != a) { fprintf(stderr, "opt_fdlife: %s gave fd %d, not %d\n", how, fd, a); exit(1); }
+    return fd;
+}
+
+/* The scenarios where a fresh socket lands on the number of a first socket
+   (first_socket's CONFIGURE, CONNECT), by HOW (land_on), and is connected
+   through that number. reuse-* and reuse_connected-* take HOW from their
+   name. */
+static const struct { const char *name; int configure, connect; const char *how; } landings[] = {
+    /* The app configured fd A (keepalive off, idle 77), or configured and
+       connected it; it is closed and a new socket gets A: treated afresh. */
+    { "reuse-", 1, 0, NULL },
+    { "reuse_connected-", 1, 1, NULL },
+    /* fd A was configured by the app; a fresh socket is dup2'ed onto A's
+       number, then connected through A. */
+    { "dup2-onto-configured", 1, 0, "dup2" },
+    /* fd A was a connection (the library applied its options there); the
+       app keeps the fd number for its next connection: a fresh socket is
+       dup2'ed onto A and connected through A. */
+    { "dup2-onto-connected", 0, 1, "dup2" },
+    /* A connection on fd N is closed; a new socket made meanwhile on N+1 is
+       dup()ed (lowest free number: N), or fcntl(F_DUPFD / F_DUPFD_CLOEXEC,
+       N)ed, and connected as N. */
+    { "dup-onto-stale", 0, 1, "dup" },
+    { "fcntl-dupfd-onto-stale", 0, 1, "F_DUPFD" },
+    { "fcntl-dupfd-cloexec-onto-stale", 0, 1, "F_DUPFD_CLOEXEC" },
+};
 
 int main(int argc, char **argv) {
     if (argc != 2) { fprintf(stderr, "usage: opt_fdlife SCENARIO\n"); return 1; }
@@ -130,72 +157,19 @@ int main(int argc, char **argv) {
     make_listener();
     int fd;
 
-    if (!strncmp(sc, "reuse-", 6) || !strncmp(sc, "reuse_connected-", 16)) {
-        /* reuse-close | reuse-syscall | reuse-close_range | reuse-closefrom,
-           and reuse_connected-*: the first socket was connected first. */
-        int connected = !strncmp(sc, "reuse_connected-", 16);
-        fd = reuse(strchr(sc, '-') + 1, connected);
-        out("%s", sc);
-        must_connect(fd);
-    } else if (!strcmp(sc, "dup2-onto-configured")) {
-        /* fd A was configured by the app (keepalive off, idle 77); a fresh
-           socket is dup2'ed onto A's number, then connected through A. */
-        int a = tcp();
-        set(a, SOL_SOCKET, SO_KEEPALIVE, 0);
-        set(a, IPPROTO_TCP, TCP_KEEPIDLE, 77);
-        int b = tcp();
-        if (dup2(b, a) != a) die("dup2");
-        close(b);
-        fd = a;
-        out("scenario=%s", sc);
-        must_connect(fd);
-    } else if (!strcmp(sc, "dup2-onto-connected")) {
-        /* fd A was a connection (the library applied its options there); the
-           app keeps the fd number for its next connection: a fresh socket is
-           dup2'ed onto A and connected through A. */
-        int a = tcp();
-        must_connect(a);
-        len = 0;
-        int b = tcp();
-        if (dup2(b, a) != a) die("dup2");
-        close(b);
-        fd = a;
-        out("scenario=%s", sc);
-        must_connect(fd);
-    } else if (!strcmp(sc, "dup-onto-stale")) {
-        /* A connection on fd N is closed; a new socket made meanwhile on
-           N+1 is dup()ed (lowest free number: N) and connected as N. */
-        int a = tcp();
-        must_connect(a);
-        len = 0;
-        int b = tcp();
-        close(a);
-        fd = dup(b);
-        if (fd != a) { fprintf(stderr, "opt_fdlife: dup gave %d, not %d\n", fd, a); exit(1); }
-        close(b);
-        out("scenario=%s", sc);
-        must_connect(fd);
-    } else if (!strcmp(sc, "fcntl-dupfd-onto-stale")) {
-        /* The same with fcntl(F_DUPFD, N) and F_DUPFD_CLOEXEC. */
-        int a = tcp();
-        must_connect(a);
-        len = 0;
-        int b = tcp();
-        close(a);
-        fd = fcntl(b, F_DUPFD, a);
-        if (fd != a) { fprintf(stderr, "opt_fdlife: F_DUPFD gave %d, not %d\n", fd, a); exit(1); }
-        close(b);
-        out("scenario=%s", sc);
-        must_connect(fd);
-    } else if (!strcmp(sc, "fcntl-dupfd-cloexec-onto-stale")) {
-        int a = tcp();
-        must_connect(a);
-        len = 0;
-        int b = tcp();
-        close(a);
-        fd = fcntl(b, F_DUPFD_CLOEXEC, a);
-        if (fd != a) { fprintf(stderr, "opt_fdlife: F_DUPFD_CLOEXEC gave %d, not %d\n", fd, a); exit(1); }
-        close(b);
+    const char *how = NULL;
+    size_t k;
+    for (k = 0; k < sizeof landings / sizeof landings[0]; k++) {
+        const char *n = landings[k].name;
+        if (landings[k].how ? !strcmp(sc, n) : !strncmp(sc, n, strlen(n))) {
+            how = landings[k].how ? landings[k].how : sc + strlen(n);
+            break;
+        }
+    }
+
+    if (how) {
+        int a = first_socket(landings[k].configure, landings[k].connect);
+        fd = land_on(a, how);
         out("scenario=%s", sc);
         must_connect(fd);
     } else if (!strcmp(sc, "scm-rights-onto-stale") || !strcmp(sc, "scm-rights-configured")) {
@@ -206,12 +180,7 @@ int main(int argc, char **argv) {
         int stale = !strcmp(sc, "scm-rights-onto-stale");
         int sp[2];
         if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp) < 0) die("socketpair");
-        int a = -1;
-        if (stale) {
-            a = tcp();
-            must_connect(a);
-            len = 0;
-        }
+        int a = stale ? first_socket(0, 1) : -1;
         int b = tcp();
         if (!stale) set(b, IPPROTO_TCP, TCP_KEEPIDLE, 77);
         char byte = 'x';
@@ -287,19 +256,10 @@ int main(int argc, char **argv) {
         rc = connect(fd, (struct sockaddr *)&srv_addr, sizeof srv_addr);
         out(" retry=%s", rc == 0 ? "0" : strerrorname_np(errno));
         if (rc < 0) { printf("%s\n", line); return 0; }
-    } else if (!strcmp(sc, "fastopen")) {
-        /* TCP Fast Open: sendto(MSG_FASTOPEN) connects without connect(). */
-        int one = 5;
-        setsockopt(listener, IPPROTO_TCP, TCP_FASTOPEN, &one, sizeof one);
-        fd = tcp();
-        errno = SENTINEL;
-        ssize_t n = sendto(fd, "x", 1, MSG_FASTOPEN, (struct sockaddr *)&srv_addr, sizeof srv_addr);
-        out("scenario=%s sendto=%s", sc, n == 1 ? "1" : strerrorname_np(errno));
-        if (n != 1) { printf("%s\n", line); return 0; }
-        int a = accept(listener, NULL, NULL);
-        (void)a;
-    } else if (!strcmp(sc, "fastopen-sendmsg")) {
-        /* The same through sendmsg(MSG_FASTOPEN) with msg_name. */
+    } else if (!strcmp(sc, "fastopen") || !strcmp(sc, "fastopen-sendmsg")) {
+        /* TCP Fast Open: sendto(MSG_FASTOPEN), or sendmsg(MSG_FASTOPEN) with
+           msg_name, connects without connect(). */
+        int use_sendmsg = !strcmp(sc, "fastopen-sendmsg");
         int one = 5;
         setsockopt(listener, IPPROTO_TCP, TCP_FASTOPEN, &one, sizeof one);
         fd = tcp();
@@ -307,8 +267,9 @@ int main(int argc, char **argv) {
         struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
         struct msghdr m = { .msg_name = &srv_addr, .msg_namelen = sizeof srv_addr, .msg_iov = &iov, .msg_iovlen = 1 };
         errno = SENTINEL;
-        ssize_t n = sendmsg(fd, &m, MSG_FASTOPEN);
-        out("scenario=%s sendmsg=%s", sc, n == 1 ? "1" : strerrorname_np(errno));
+        ssize_t n = use_sendmsg ? sendmsg(fd, &m, MSG_FASTOPEN)
+                                : sendto(fd, "x", 1, MSG_FASTOPEN, (struct sockaddr *)&srv_addr, sizeof srv_addr);
+        out("scenario=%s %s=%s", sc, use_sendmsg ? "sendmsg" : "sendto", n == 1 ? "1" : strerrorname_np(errno));
         if (n != 1) { printf("%s\n", line); return 0; }
         int a = accept(listener, NULL, NULL);
         (void)a;

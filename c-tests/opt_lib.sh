@@ -39,6 +39,34 @@ probe_nolib() {
     OUT=$(without_lib "${envs[@]}" "$PROBE" "$@" 2>"$CT_TMP/probe.err"); RC=$?
 }
 
+# fdlife lib|nolib SCENARIO: run c-tests/opt_fdlife.c's SCENARIO (fd numbers
+# and sockets parting ways) with / without the library. Sets OUT to its line
+# after "pid=0 " (the start expect wants) and RC; fails unless it exits 0.
+FDL=$CT_BIN/opt_fdlife
+fdlife() {
+    [ -x "$FDL" ] || fail "$FDL not built"
+    if [ "$1" = lib ]; then OUT=$(with_lib "$FDL" "$2" 2>"$CT_TMP/probe.err"); RC=$?
+    else OUT=$(without_lib "$FDL" "$2" 2>"$CT_TMP/probe.err"); RC=$?; fi
+    [ $RC = 0 ] || fail "$2: opt_fdlife exit $RC: $(cat "$CT_TMP/probe.err")"
+    OUT="pid=0 $OUT"
+}
+
+# fdlife_check SCENARIO KEY=VALUE...: fdlife lib SCENARIO, then expect
+# SCENARIO KEY=VALUE...; a failed expectation is kept and the test goes on,
+# so that one run reports every scenario that fails: fdlife_checks_done then
+# fails with all of them.
+FDLIFE_ERRORS=()
+fdlife_check() {
+    local s=$1 out
+    shift
+    fdlife lib "$s"
+    out=$( (expect "$s" "$@") 2>&1) || { FDLIFE_ERRORS+=("${out#FAIL: }"); return; }
+    printf '%s\n' "$out"
+}
+fdlife_checks_done() {
+    [ ${#FDLIFE_ERRORS[@]} = 0 ] || fail "$(printf '%s\n' "${FDLIFE_ERRORS[@]}")"
+}
+
 # field NAME [LINE]: the value of NAME=... in LINE (default $OUT).
 field() { printf '%s\n' "${2-$OUT}" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1; }
 

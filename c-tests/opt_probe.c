@@ -43,7 +43,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,17 +54,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SENTINEL 4242 /* an errno value no call returns */
-
-struct opt { int level, name; const char *label; };
-static const struct opt OPTS[] = {
-    { SOL_SOCKET, SO_KEEPALIVE, "keepalive" },
-    { IPPROTO_TCP, TCP_KEEPIDLE, "idle" },
-    { IPPROTO_TCP, TCP_KEEPINTVL, "intvl" },
-    { IPPROTO_TCP, TCP_KEEPCNT, "cnt" },
-    { IPPROTO_TCP, TCP_USER_TIMEOUT, "user_timeout" },
-};
-#define NOPTS (sizeof OPTS / sizeof OPTS[0])
+#include "opt_util.h"
 
 struct setting { const struct opt *o; int val; };
 static struct setting pre[16], post[16];
@@ -136,26 +125,6 @@ static long now_ms(void) {
 static const char *errname(int e) {
     const char *s = strerrorname_np(e);
     return s ? s : "?";
-}
-
-static char line[1024];
-static size_t len;
-static void out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void out(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    int k = vsnprintf(line + len, sizeof line - len, fmt, ap);
-    va_end(ap);
-    if (k > 0 && (size_t)k < sizeof line - len) len += k;
-}
-
-static void print_opts(int fd) {
-    for (size_t i = 0; i < NOPTS; i++) {
-        int v = -1;
-        socklen_t l = sizeof v;
-        if (getsockopt(fd, OPTS[i].level, OPTS[i].name, &v, &l) == 0) out(" %s=%d", OPTS[i].label, v);
-        else out(" %s=-", OPTS[i].label);
-    }
 }
 
 /* Fill *ss for ADDR:PORT; returns the family. */

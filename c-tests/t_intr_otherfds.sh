@@ -27,16 +27,7 @@ cases=(
 
 for how in without with; do
     [ $how = with ] && intr_lib_or_skip
-    i=0
-    for c in "${cases[@]}"; do
-        intr_start "$how$i" $how "$V" ${c#*|}
-        i=$((i + 1))
-    done
-    i=0
-    for c in "${cases[@]}"; do
-        intr_finish "$how$i"
-        intr_expect "$how$i" "$how lib: ${c%%|*}" eintr 0 900
-        i=$((i + 1))
-    done
+    intr_start_cases cases $how "$V"
+    intr_expect_cases cases $how "$how lib:" eintr 0 900
 done
 intr_done

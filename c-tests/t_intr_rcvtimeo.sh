@@ -18,25 +18,11 @@ cases=(
     "recvmsg|-m recvmsg"
     "recv, signal() handlers (SA_RESTART)|-m recv -H g"
 )
-for how in without with; do
-    [ $how = with ] && intr_lib_or_skip
-    i=0
-    for c in "${cases[@]}"; do
-        intr_start "$how$i" $how "$V" -T 500 -d -1 ${c#*|}
-        i=$((i + 1))
-    done
-    i=0
-    for c in "${cases[@]}"; do
-        intr_finish "$how$i"
-        if [ $how = without ]; then
-            intr_expect "$how$i" "without lib: SO_RCVTIMEO=500ms ${c%%|*}" eintr 0 400
-        else
-            intr_expect "$how$i" "with lib: SO_RCVTIMEO=500ms ${c%%|*}" eagain 450 900 &&
-                intr_need_hits "${c%%|*}" WINCH 5
-        fi
-        i=$((i + 1))
-    done
-done
+intr_start_cases cases without "$V" -T 500 -d -1
+intr_expect_cases cases without "without lib: SO_RCVTIMEO=500ms" eintr 0 400
+intr_lib_or_skip
+intr_start_cases cases with "$V" -T 500 -d -1
+intr_expect_cases cases with "with lib: SO_RCVTIMEO=500ms" eagain 450 900 WINCH 5
 
 # The timeout still lets data through: peer answers at 300 ms.
 intr_run data with "$V" -T 500 -d 300 -c 1 -m recv

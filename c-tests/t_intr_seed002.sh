@@ -26,17 +26,8 @@ variants=(
 )
 
 # --- without the library: the story (every variant dies of EINTR) ---
-i=0
-for v in "${variants[@]}"; do
-    intr_start "wo$i" without "$V" ${v#*|}
-    i=$((i + 1))
-done
-i=0
-for v in "${variants[@]}"; do
-    intr_finish "wo$i"
-    intr_expect "wo$i" "without lib: ${v%%|*}" eintr 0 900
-    i=$((i + 1))
-done
+intr_start_cases variants without "$V"
+intr_expect_cases variants without "without lib:" eintr 0 900
 
 intr_lib_or_skip
 
@@ -48,19 +39,8 @@ if intr_expect main "with lib: read (the story)" ok 1100 5000; then
 fi
 
 # --- with the library: every variant (in parallel, they mostly sleep) ---
-i=0
-for v in "${variants[@]}"; do
-    intr_start "w$i" with "$V" ${v#*|}
-    i=$((i + 1))
-done
-i=0
-for v in "${variants[@]}"; do
-    intr_finish "w$i"
-    if intr_expect "w$i" "with lib: ${v%%|*}" ok 1100 8000; then
-        intr_need_hits "with lib: ${v%%|*}" WINCH 5
-    fi
-    i=$((i + 1))
-done
+intr_start_cases variants with "$V"
+intr_expect_cases variants with "with lib:" ok 1100 8000 WINCH 5
 
 # A handler installed with plain signal() (glibc: SA_RESTART) keeps working
 # under the library, with and without it the data arrives.

@@ -17,25 +17,19 @@ cases=(
     "IPv6 write|-k tcp6 -m write"
     "accepted socket send|-k tcp4acc -m send"
 )
-for how in without with; do
-    [ $how = with ] && intr_lib_or_skip
-    i=0
-    for c in "${cases[@]}"; do
-        intr_start "$how$i" $how "$X" ${c#*|}
-        i=$((i + 1))
-    done
-    i=0
-    for c in "${cases[@]}"; do
-        intr_finish "$how$i"
-        if [ $how = without ]; then
-            intr_expect "$how$i" "without lib: 8 MB ${c%%|*}" eintr 0 1000
-        elif intr_expect "$how$i" "with lib: 8 MB ${c%%|*}" ok 1000 20000; then
-            printf '%s\n' "$R_OUT" | grep -q '^peer: all 8388608 bytes received in order' ||
-                intr_bad "${c%%|*}" "peer did not confirm the 8 MB"
-            intr_need_hits "${c%%|*}" WINCH 10
-            echo "      $(printf '%s\n' "$R_OUT" | grep '^result=' | sed 's/^result=ok //')"
-        fi
-        i=$((i + 1))
-    done
+intr_start_cases cases without "$X"
+intr_expect_cases cases without "without lib: 8 MB" eintr 0 1000
+intr_lib_or_skip
+intr_start_cases cases with "$X"
+i=0
+for c in "${cases[@]}"; do
+    intr_finish "with$i"
+    if intr_expect "with$i" "with lib: 8 MB ${c%%|*}" ok 1000 20000; then
+        printf '%s\n' "$R_OUT" | grep -q '^peer: all 8388608 bytes received in order' ||
+            intr_bad "${c%%|*}" "peer did not confirm the 8 MB"
+        intr_need_hits "${c%%|*}" WINCH 10
+        echo "      $(printf '%s\n' "$R_OUT" | grep '^result=' | sed 's/^result=ok //')"
+    fi
+    i=$((i + 1))
 done
 intr_done

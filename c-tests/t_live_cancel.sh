@@ -6,20 +6,15 @@
 # handler, and the program must exit 0 (no abort from unwinding through the
 # library's frames).
 source "$CT_ROOT/c-tests/lib.sh"
-[ -e "$CT_LIB" ] || fail "library not built: $CT_LIB"
-clear_stray_settings
+source "$CT_ROOT/c-tests/live_lib.sh"
 P=$CT_BIN/live_cancel
-LIB=(env -u SOCKFIX_CONFIG LD_PRELOAD="$CT_LIB" SOCKFIX_CONFIG=/nonexistent)
 
 timeout -k 2 60 env -u LD_PRELOAD "$P" >"$CT_TMP/nolib.out" 2>&1
 rc=$?
 [ $rc = 0 ] || { cat "$CT_TMP/nolib.out"; fail "without the library: exit $rc (the test itself is broken)"; }
 note "without the library: $(tail -n 1 "$CT_TMP/nolib.out")"
 
-start=$(date +%s%N)
-timeout -k 2 60 "${LIB[@]}" "$P" --expect-clean >"$CT_TMP/lib.out" 2>"$CT_TMP/lib.err"
-rc=$?
-ms=$(( ($(date +%s%N) - start) / 1000000 ))
+live_timed timeout -k 2 60 "${LIB[@]}" "$P" --expect-clean >"$CT_TMP/lib.out" 2>"$CT_TMP/lib.err"
 sed 's/^/#   /' "$CT_TMP/lib.out"
 note "with the library: exit $rc in $ms ms"
 if [ $rc != 0 ]; then

@@ -6,10 +6,8 @@
 # SIGWINCH storm, the pipe read still sees EINTR, and the library's log (a
 # file, whose fd the program closed) never lands in the program's own file.
 source "$CT_ROOT/c-tests/lib.sh"
-[ -e "$CT_LIB" ] || fail "library not built: $CT_LIB"
-clear_stray_settings
+source "$CT_ROOT/c-tests/live_lib.sh"
 P=$CT_BIN/live_closeall
-LIB=(env -u SOCKFIX_CONFIG LD_PRELOAD="$CT_LIB" SOCKFIX_CONFIG=/nonexistent)
 want="keepalive=1 idle=7 intvl=3 cnt=4"
 
 for m in loop closefrom close_range syscall; do

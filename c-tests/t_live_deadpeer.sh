@@ -17,9 +17,7 @@ source "$CT_ROOT/c-tests/lib.sh"
 [ "$(id -u)" = 0 ] || skip "needs root for network namespaces"
 need ip
 need nft
-[ -e "$CT_LIB" ] || fail "library not built: $CT_LIB"
-
-clear_stray_settings
+source "$CT_ROOT/c-tests/live_lib.sh"
 
 NSA=sfx-live-a-$$
 NSB=sfx-live-b-$$
@@ -49,7 +47,6 @@ done
 
 P=$CT_BIN/live_deadpeer
 PORT=5432
-LIB=(env -u SOCKFIX_CONFIG LD_PRELOAD="$CT_LIB" SOCKFIX_CONFIG=/nonexistent)
 NOLIB=(env -u LD_PRELOAD)
 
 "${NOLIB[@]}" "$P" server "$NSB" 192.0.2.2 $PORT >"$CT_TMP/server.out" 2>&1 &

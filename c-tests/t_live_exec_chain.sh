@@ -5,10 +5,9 @@
 # a file, the log goes there and nowhere else. Python's socket must have got
 # keepalive from the library (checked through a side file, not stdout).
 source "$CT_ROOT/c-tests/lib.sh"
-[ -e "$CT_LIB" ] || fail "library not built: $CT_LIB"
+source "$CT_ROOT/c-tests/live_lib.sh"
 need curl
 need python3
-clear_stray_settings
 PY=$(python3 -c 'import sys; print(sys.executable)') || fail "python3 does not run"
 
 DATA=$CT_TMP/data WEB=$CT_TMP/web
@@ -69,7 +68,6 @@ rc0=$(run_chain nolib env -u LD_PRELOAD)
 [ "$rc0" = 0 ] || { cat "$CT_TMP/nolib.out" "$CT_TMP/nolib.err"; fail "without the library the chain failed (exit $rc0)"; }
 note "without the library:"; sed 's/^/#   /' "$CT_TMP/nolib.out"
 
-LIB=(env -u SOCKFIX_CONFIG LD_PRELOAD="$CT_LIB" SOCKFIX_CONFIG=/nonexistent)
 compare() { # NAME
     local n=$1 rc=$2
     [ "$rc" = 0 ] || { echo "--- stdout:"; cat "$CT_TMP/$n.out"; echo "--- stderr:"; cat "$CT_TMP/$n.err"; fail "$n: the chain failed with the library (exit $rc)"; }

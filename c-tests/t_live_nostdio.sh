@@ -7,10 +7,8 @@
 # reader is gone ("prog 2>&1 | head -1") kill with SIGPIPE a program that
 # never writes to stderr itself. Also checked with the log off and in a file.
 source "$CT_ROOT/c-tests/lib.sh"
-[ -e "$CT_LIB" ] || fail "library not built: $CT_LIB"
-clear_stray_settings
+source "$CT_ROOT/c-tests/live_lib.sh"
 P=$CT_BIN/live_nostdio
-LIB=(env -u SOCKFIX_CONFIG LD_PRELOAD="$CT_LIB" SOCKFIX_CONFIG=/nonexistent)
 R=$CT_TMP/result
 
 run() { # LABEL PHASE env-prefix...

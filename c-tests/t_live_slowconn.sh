@@ -5,10 +5,8 @@
 # EINTR. And with SO_SNDTIMEO 400 ms and a queue that never frees, the resumed
 # connect must still give up by the caller's timeout.
 source "$CT_ROOT/c-tests/lib.sh"
-[ -e "$CT_LIB" ] || fail "library not built: $CT_LIB"
-clear_stray_settings
+source "$CT_ROOT/c-tests/live_lib.sh"
 P=$CT_BIN/live_slowconn
-LIB=(env -u SOCKFIX_CONFIG LD_PRELOAD="$CT_LIB" SOCKFIX_CONFIG=/nonexistent)
 
 out=$(timeout -k 2 30 env -u LD_PRELOAD "$P" 2>&1); rc=$?
 note "without the library: $out (exit $rc; EINTR expected)"

@@ -6,23 +6,14 @@
 # (every 20 ms, while the server answers after 500 ms) with read, recv and
 # poll+read.
 source "$CT_ROOT/c-tests/lib.sh"
-[ -e "$CT_LIB" ] || fail "library not built: $CT_LIB"
-clear_stray_settings
+source "$CT_ROOT/c-tests/live_lib.sh"
 P=$CT_BIN/live_spawn
-LIB=(env -u SOCKFIX_CONFIG LD_PRELOAD="$CT_LIB" SOCKFIX_CONFIG=/nonexistent)
 
-note "without the library:"
-timeout -k 2 40 env -u LD_PRELOAD "$P" >"$CT_TMP/nolib.out" 2>&1
-rc=$?
-sed 's/^/#   /' "$CT_TMP/nolib.out"
-[ $rc = 0 ] || fail "without the library the program failed (exit $rc): the test itself is broken"
+live_without 40
 
 note "with the library:"
-start=$(date +%s%N)
-timeout -k 2 40 "${LIB[@]}" SOCKFIX_KEEPIDLE=5 SOCKFIX_LOG="$CT_TMP/sockfix.log" "$P" --expect-clean \
+live_timed timeout -k 2 40 "${LIB[@]}" SOCKFIX_KEEPIDLE=5 SOCKFIX_LOG="$CT_TMP/sockfix.log" "$P" --expect-clean \
     >"$CT_TMP/lib.out" 2>"$CT_TMP/lib.err"
-rc=$?
-ms=$(( ($(date +%s%N) - start) / 1000000 ))
 sed 's/^/#   /' "$CT_TMP/lib.out"
 note "exit $rc in $ms ms"
 if [ $rc != 0 ]; then

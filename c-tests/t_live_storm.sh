@@ -7,26 +7,16 @@
 # all of it must finish in time (three rounds). Without the library EINTR
 # failures are expected: counted, not required.
 source "$CT_ROOT/c-tests/lib.sh"
-[ -e "$CT_LIB" ] || fail "library not built: $CT_LIB"
-clear_stray_settings
-
+source "$CT_ROOT/c-tests/live_lib.sh"
 P=$CT_BIN/live_storm
-LIB=(env -u SOCKFIX_CONFIG LD_PRELOAD="$CT_LIB" SOCKFIX_CONFIG=/nonexistent)
 
-note "without the library:"
-timeout -k 2 60 env -u LD_PRELOAD "$P" 4 50 20 >"$CT_TMP/nolib.out" 2>&1
-rc=$?
-sed 's/^/#   /' "$CT_TMP/nolib.out"
-[ $rc = 0 ] || fail "without the library the program failed (exit $rc): the test itself is broken"
+live_without 60 4 50 20
 n=$(sed -n 's/^total .*eintr=\([0-9]*\).*/\1/p' "$CT_TMP/nolib.out")
 note "without the library the application saw EINTR ${n:-?} times (expected > 0)"
 
 for round in 1 2 3; do
-    start=$(date +%s%N)
-    timeout -k 2 60 "${LIB[@]}" SOCKFIX_LOG="$CT_TMP/sockfix.log" "$P" --expect-clean 4 50 20 \
+    live_timed timeout -k 2 60 "${LIB[@]}" SOCKFIX_LOG="$CT_TMP/sockfix.log" "$P" --expect-clean 4 50 20 \
         >"$CT_TMP/lib$round.out" 2>"$CT_TMP/lib$round.err"
-    rc=$?
-    ms=$(( ($(date +%s%N) - start) / 1000000 ))
     note "with the library, round $round: exit $rc in $ms ms"
     sed 's/^/#   /' "$CT_TMP/lib$round.out"
     if [ $rc != 0 ]; then

@@ -16,38 +16,19 @@
 #       original, connects the duplicate: idle stays 77 (the app wins).
 source "$CT_ROOT/c-tests/lib.sh"
 source "$CT_ROOT/c-tests/opt_lib.sh"
-FDL=$CT_BIN/opt_fdlife
-[ -x "$FDL" ] || fail "$FDL not built"
-
-run() { # run lib|nolib SCENARIO
-    if [ "$1" = lib ]; then OUT=$(with_lib "$FDL" "$2" 2>"$CT_TMP/probe.err"); RC=$?
-    else OUT=$(without_lib "$FDL" "$2" 2>"$CT_TMP/probe.err"); RC=$?; fi
-    [ $RC = 0 ] || fail "$2: opt_fdlife exit $RC: $(cat "$CT_TMP/probe.err")"
-    OUT="pid=0 $OUT"
-}
-
 stale=(dup2-onto-configured dup2-onto-connected dup-onto-stale fcntl-dupfd-onto-stale
        fcntl-dupfd-cloexec-onto-stale)
 for s in "${stale[@]}"; do
-    run nolib $s
+    fdlife nolib $s
     expect "without library, $s" $UNTOUCHED
 done
-run nolib dup-configured
+fdlife nolib dup-configured
 expect "without library, dup-configured" keepalive=0 idle=77
 
 need_lib
-errors=()
-check() { # check SCENARIO KEY=VALUE...: collect failures, report all at the end
-    local s=$1
-    shift
-    run lib "$s"
-    local out
-    out=$( (expect "$s" "$@") 2>&1) || { errors+=("${out#FAIL: }"); return; }
-    printf '%s\n' "$out"
-}
 for s in "${stale[@]}"; do
-    check $s errno_kept=1 $DEFAULTS
+    fdlife_check $s errno_kept=1 $DEFAULTS
 done
-check dup-configured errno_kept=1 keepalive=1 idle=77 intvl=15 cnt=9
-[ ${#errors[@]} = 0 ] || fail "$(printf '%s\n' "${errors[@]}")"
+fdlife_check dup-configured errno_kept=1 keepalive=1 idle=77 intvl=15 cnt=9
+fdlife_checks_done
 exit 0

@@ -4,25 +4,16 @@
 # promise is every connection, the stories' clients included).
 source "$CT_ROOT/c-tests/lib.sh"
 source "$CT_ROOT/c-tests/opt_lib.sh"
-FDL=$CT_BIN/opt_fdlife
-[ -x "$FDL" ] || fail "$FDL not built"
-
-OUT=$(without_lib "$FDL" fastopen 2>"$CT_TMP/probe.err"); RC=$?
-[ $RC = 0 ] || fail "opt_fdlife fastopen exit $RC: $(cat "$CT_TMP/probe.err")"
-OUT="pid=0 $OUT"
+fdlife nolib fastopen
 [ "$(field sendto)" = 1 ] || skip "sendto(MSG_FASTOPEN) does not work here: $OUT"
 expect "without library, sendto(MSG_FASTOPEN)" $UNTOUCHED
 
 need_lib
-OUT=$(with_lib "$FDL" fastopen 2>"$CT_TMP/probe.err"); RC=$?
-[ $RC = 0 ] || fail "opt_fdlife fastopen exit $RC: $(cat "$CT_TMP/probe.err")"
-OUT="pid=0 $OUT"
+fdlife lib fastopen
 expect "with library, sendto(MSG_FASTOPEN)" sendto=1 $DEFAULTS
 
-OUT=$(without_lib "$FDL" fastopen-sendmsg 2>"$CT_TMP/probe.err"); RC=$?
-OUT="pid=0 $OUT"
+fdlife nolib fastopen-sendmsg
 expect "without library, sendmsg(MSG_FASTOPEN)" sendmsg=1 $UNTOUCHED
-OUT=$(with_lib "$FDL" fastopen-sendmsg 2>"$CT_TMP/probe.err"); RC=$?
-OUT="pid=0 $OUT"
+fdlife lib fastopen-sendmsg
 expect "with library, sendmsg(MSG_FASTOPEN)" sendmsg=1 $DEFAULTS
 exit 0
