@@ -86,11 +86,7 @@ int main(int argc, char **argv) {
     alarm(30);
 
     int port;
-    int lfd = live_listen("127.0.0.1", 0, &port);
-    pid_t srv = fork();
-    if (srv < 0) live_die("fork");
-    if (srv == 0) server(lfd);
-    close(lfd);
+    pid_t srv = live_fork_server(server, &port);
 
     int s = live_connect("127.0.0.1", port);
     if (s < 0) live_die("connect");

@@ -292,11 +292,7 @@ int main(int argc, char **argv) {
     if (sh == MAP_FAILED) live_die("mmap");
     atomic_store(&sh->tgid, getpid());
 
-    int lfd = live_listen("127.0.0.1", 0, &port);
-    pid_t srv = fork();
-    if (srv < 0) live_die("fork");
-    if (srv == 0) server(lfd);
-    close(lfd);
+    pid_t srv = live_fork_server(server, &port);
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);

@@ -93,6 +93,17 @@ static inline int live_listen(const char *host, int port, int *bound) {
 }
 
 // A blocking TCP connection to host:port, or -1 with errno set.
+// A loopback listener served by `serve` in a forked child; sets *port and
+// returns the child's pid.
+static inline pid_t live_fork_server(void (*serve)(int lfd), int *port) {
+    int lfd = live_listen("127.0.0.1", 0, port);
+    pid_t srv = fork();
+    if (srv < 0) live_die("fork");
+    if (srv == 0) serve(lfd);
+    close(lfd);
+    return srv;
+}
+
 static inline int live_connect(const char *host, int port) {
     struct sockaddr_storage ss;
     socklen_t len;
