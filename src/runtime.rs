@@ -1,12 +1,17 @@
-//! What a `no_std` cdylib must provide itself: a link to libc (so its
-//! symbols bind to versioned glibc definitions), a heap (libc's malloc,
+//! What a `no_std` cdylib must provide itself: links to the C library (so
+//! its symbols bind to versioned glibc definitions), a heap (libc's malloc,
 //! used only by the constructor for the settings; hooks never allocate) and
 //! a panic handler (abort), and the two unwinding symbols that the
 //! precompiled `alloc` still names.
 
-// Without std nothing names libc.so.6 as needed; say it here.
+// Without std nothing names the C library as needed; say it here. Before
+// glibc 2.34 the pthread keys and dlsym lived in libpthread and libdl (since
+// then those are empty archives, and --as-needed drops them): without them a
+// program that does not load those libraries itself could not load this one.
 #[cfg(not(test))]
 #[link(name = "c")]
+#[link(name = "pthread")]
+#[link(name = "dl")]
 extern "C" {}
 
 #[cfg(not(test))]
