@@ -2,27 +2,24 @@
 //! `sockfix config` prints (through the sockfix-settings binary).
 
 use super::values;
-use super::{on_off, shown_ms, Conn, Layer, LogTarget, Settings, LEGACY_KEYS};
+use super::{find, on_off, shown_ms, Conn, Layer, LogTarget, Settings, LEGACY_KEYS};
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use alloc::{format, vec};
 use libc::c_int;
 
 /// The effective settings as `KEY=VALUE` lines with where each value came
-/// from (`sockfix config`): the first layer that sets the key, under its own
-/// name or libkeepalive's, else "default".
+/// from (`sockfix config`): the layer the library took the key from (the
+/// same lookup, `find`), under its own name or libkeepalive's, else
+/// "default".
 pub fn describe(layers: &[Layer], s: &Settings) -> Vec<(String, String)> {
-    let source = |key: &str| {
+    let source = |key: &'static str| {
         let legacy = key.strip_prefix("SOCKFIX_").filter(|k| LEGACY_KEYS.contains(k));
-        layers
-            .iter()
-            .find_map(|l| {
-                l.pairs.iter().find(|(k, _)| k == key).map(|_| l.source.clone()).or_else(|| {
-                    let k = legacy?;
-                    l.pairs.iter().any(|(n, _)| n == k).then(|| format!("{} as {k}", l.source))
-                })
-            })
-            .unwrap_or_else(|| "default".into())
+        match find(layers, key, legacy) {
+            Some(f) if f.key == key => f.source.to_string(),
+            Some(f) => format!("{} as {}", f.source, f.key),
+            None => "default".into(),
+        }
     };
     let mut lines: Vec<(String, String)> =
         conn_lines(&s.conn).into_iter().map(|(k, v)| (format!("{k}={v}"), source(k))).collect();
@@ -36,7 +33,7 @@ pub fn describe(layers: &[Layer], s: &Settings) -> Vec<(String, String)> {
         ("SOCKFIX_SKIP_PROGRAMS", String::new()),
     ];
     for (k, v) in process {
-        let v = if k.ends_with("PROGRAMS") { raw_value(layers, k).unwrap_or_default() } else { v };
+        let v = if k.ends_with("PROGRAMS") { find(layers, k, None).map_or_else(String::new, |f| f.text.to_string()) } else { v };
         lines.push((format!("{k}={v}"), source(k)));
     }
     for p in &s.profiles {
@@ -46,10 +43,6 @@ pub fn describe(layers: &[Layer], s: &Settings) -> Vec<(String, String)> {
         }
     }
     lines
-}
-
-fn raw_value(layers: &[Layer], key: &str) -> Option<String> {
-    layers.iter().find_map(|l| l.pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()))
 }
 
 fn conn_lines(c: &Conn) -> Vec<(&'static str, String)> {

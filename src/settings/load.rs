@@ -4,9 +4,9 @@
 
 use super::{build, Layer, Section, Settings, DEFAULT_CONFIG, LEGACY_KEYS};
 use alloc::ffi::CString;
+use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
-use alloc::{format, vec};
 use core::ffi::{c_char, CStr};
 
 /// The config file is small; anything past this is not read.
@@ -36,17 +36,17 @@ pub fn gather() -> Gathered {
     let secure = unsafe { libc::getauxval(libc::AT_SECURE) } != 0;
     let mut warnings = Vec::new();
 
-    let env = if secure { Vec::new() } else { environment() };
-    let chosen = env.iter().find(|(k, _)| k == "SOCKFIX_CONFIG").map(|(_, v)| v.as_str());
-    let path = chosen.unwrap_or(DEFAULT_CONFIG);
+    let env = Layer { source: "environment".into(), pairs: if secure { Vec::new() } else { environment() } };
+    let chosen = env.pairs.iter().rev().find(|(k, _)| k == "SOCKFIX_CONFIG").map(|(_, v)| v.clone());
+    let path = chosen.as_deref().unwrap_or(DEFAULT_CONFIG);
 
-    let mut layers = vec![Layer { source: "environment".into(), pairs: env.clone() }];
     let mut sections = Vec::new();
-    if let Some(text) = read_config(path, secure, chosen.is_some(), &mut warnings) {
+    let file = read_config(path, secure, chosen.is_some(), &mut warnings).map(|text| {
         let (pairs, found) = parse_config(&text, path, &mut warnings);
-        layers.push(Layer { source: path.to_string(), pairs });
         sections = found;
-    }
+        Layer { source: path.to_string(), pairs }
+    });
+    let layers = [Some(env), file].into_iter().flatten().collect();
     Gathered { layers, sections, warnings, secure }
 }
 
@@ -186,10 +186,12 @@ pub fn parse_config(text: &str, path: &str, warnings: &mut Vec<String>) -> (Vec<
         }
         if let Some(header) = line.strip_prefix('[') {
             match header.strip_suffix(']').and_then(|h| h.trim().strip_prefix("dest ")) {
-                Some(dests) => sections.push(Section { source: here, dests: dests.trim().to_string(), pairs: Vec::new() }),
+                Some(dests) => {
+                    sections.push(Section { dests: dests.trim().to_string(), keys: Layer { source: here, pairs: Vec::new() } })
+                }
                 None => {
                     warnings.push(format!("{here}: {line}: not a [dest LIST] section; its lines are ignored"));
-                    sections.push(Section { source: here, dests: String::new(), pairs: Vec::new() });
+                    sections.push(Section { dests: String::new(), keys: Layer { source: here, pairs: Vec::new() } });
                 }
             }
             continue;
@@ -203,7 +205,7 @@ pub fn parse_config(text: &str, path: &str, warnings: &mut Vec<String>) -> (Vec<
             }
         };
         match sections.last_mut() {
-            Some(section) => section.pairs.push(pair),
+            Some(section) => section.keys.pairs.push(pair),
             None => global.push(pair),
         }
     }
@@ -251,8 +253,8 @@ mod tests {
         assert_eq!(pairs, vec![("SOCKFIX_KEEPIDLE".to_string(), "60".to_string())]);
         assert_eq!(sections.len(), 2);
         assert_eq!(sections[0].dests, "10.0.0.0/8:3306, [fd00::]/8:3306");
-        assert_eq!(sections[0].source, "f:2");
-        assert_eq!(sections[0].pairs, vec![("SOCKFIX_KEEPIDLE".to_string(), "5".to_string())]);
+        assert_eq!(sections[0].keys.source, "f:2");
+        assert_eq!(sections[0].keys.pairs, vec![("SOCKFIX_KEEPIDLE".to_string(), "5".to_string())]);
         assert_eq!(sections[1].dests, ":5432");
         assert_eq!(w.len(), 1);
         assert!(w[0].contains("[server]"));

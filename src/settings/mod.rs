@@ -183,11 +183,11 @@ pub struct Layer {
     pub pairs: Vec<(String, String)>,
 }
 
-/// A `[dest LIST]` section: where it starts, its list, its pairs.
+/// A `[dest LIST]` section: its list, and its lines as a layer whose
+/// source is where the section starts.
 pub struct Section {
-    pub source: String,
     pub dests: String,
-    pub pairs: Vec<(String, String)>,
+    pub keys: Layer,
 }
 
 /// A value as found: the key it was set under, its text, its origin.
@@ -211,17 +211,21 @@ fn find<'a>(layers: &'a [Layer], key: &'static str, legacy: Option<&'static str>
 
 type Warn<'w> = dyn FnMut(&Found, &str, String) + 'w;
 
+/// The warning line for a refused value: key, value, origin, why, and what
+/// is used instead.
+fn refused(f: &Found, why: &str, using: String) -> String {
+    format!("{}={} ({}): {}; using {}", f.key, f.text, f.source, why, using)
+}
+
 /// Combines layers (highest precedence first) and config-file sections into
 /// settings. `names` tells the program's names, asked only when a program
 /// list is set. Every problem is pushed onto `warnings` as one line.
 pub fn build(layers: &[Layer], sections: &[Section], names: &dyn Fn() -> Vec<String>, warnings: &mut Vec<String>) -> Settings {
     for layer in layers {
-        warn_unknown_keys(&layer.source, &layer.pairs, false, warnings);
+        warn_unknown_keys(layer, false, warnings);
     }
     let mut lines = Vec::new();
-    let mut warn = |f: &Found, why: &str, using: String| {
-        lines.push(format!("{}={} ({}): {}; using {}", f.key, f.text, f.source, why, using));
-    };
+    let mut warn = |f: &Found, why: &str, using: String| lines.push(refused(f, why, using));
     let mut s = Settings { conn: conn_settings(layers, &Conn::default(), &mut warn), ..Settings::default() };
     process_settings(layers, &mut s, names, &mut warn);
 
@@ -229,16 +233,14 @@ pub fn build(layers: &[Layer], sections: &[Section], names: &dyn Fn() -> Vec<Str
         let dests = match Dests::parse(&section.dests) {
             Ok(d) => d,
             Err(why) => {
-                lines.push(format!("[dest {}] ({}): {why}; section ignored", section.dests, section.source));
+                lines.push(format!("[dest {}] ({}): {why}; section ignored", section.dests, section.keys.source));
                 continue;
             }
         };
-        warn_unknown_keys(&section.source, &section.pairs, true, &mut lines);
-        let keys = [Layer { source: section.source.clone(), pairs: section.pairs.clone() }];
-        let mut warn = |f: &Found, why: &str, using: String| {
-            lines.push(format!("{}={} ({}): {}; using {}", f.key, f.text, f.source, why, using));
-        };
-        s.profiles.push(Profile { dests, conn: conn_settings(&keys, &s.conn, &mut warn) });
+        warn_unknown_keys(&section.keys, true, &mut lines);
+        let mut warn = |f: &Found, why: &str, using: String| lines.push(refused(f, why, using));
+        let conn = conn_settings(core::slice::from_ref(&section.keys), &s.conn, &mut warn);
+        s.profiles.push(Profile { dests, conn });
     }
     warnings.append(&mut lines);
     s
@@ -455,8 +457,8 @@ fn on_off(b: bool) -> &'static str {
 }
 
 /// Unknown SOCKFIX_ keys, and process keys inside a `[dest]` section.
-fn warn_unknown_keys(source: &str, pairs: &[(String, String)], in_section: bool, warnings: &mut Vec<String>) {
-    for (key, value) in pairs {
+fn warn_unknown_keys(layer: &Layer, in_section: bool, warnings: &mut Vec<String>) {
+    for (key, value) in &layer.pairs {
         let k = key.as_str();
         let why = if in_section && PROCESS_KEYS.contains(&k) {
             "applies to the whole program, not in a [dest] section"
@@ -472,7 +474,7 @@ fn warn_unknown_keys(source: &str, pairs: &[(String, String)], in_section: bool,
         } else {
             continue;
         };
-        warnings.push(format!("{key}={value} ({source}): {why}; ignored"));
+        warnings.push(format!("{key}={value} ({}): {why}; ignored", layer.source));
     }
 }
 

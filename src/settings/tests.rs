@@ -12,11 +12,7 @@ fn build_from(layers: &[Layer]) -> (Settings, Vec<String>) {
 }
 
 pub(super) fn section(dests: &str, pairs: &[(&str, &str)]) -> Section {
-    Section {
-        source: "/etc/sockfix.conf:7".into(),
-        dests: dests.into(),
-        pairs: pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-    }
+    Section { dests: dests.into(), keys: layer("/etc/sockfix.conf:7", pairs) }
 }
 
 #[test]
