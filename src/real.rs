@@ -51,7 +51,7 @@ fn lookup(name: &'static [u8]) -> Option<usize> {
         return Some(next);
     }
     // SAFETY: RTLD_NOLOAD only returns libc's handle if it is already mapped.
-    let libc_handle = unsafe { libc::dlopen(b"libc.so.6\0".as_ptr() as *const c_char, libc::RTLD_NOLOAD | libc::RTLD_LAZY) };
+    let libc_handle = unsafe { libc::dlopen(c"libc.so.6".as_ptr(), libc::RTLD_NOLOAD | libc::RTLD_LAZY) };
     if libc_handle.is_null() {
         return None;
     }

@@ -140,7 +140,7 @@ pub fn pass_ran_since(first: Runs) -> bool {
 }
 
 extern "C" fn trampoline(sig: c_int, info: *mut siginfo_t, ctx: *mut c_void) {
-    let pass = crate::settings_ready().map_or(true, |s| s.passes(sig));
+    let pass = crate::settings_ready().is_none_or(|s| s.passes(sig));
     let run = RUN_COUNT.fetch_add(1, Relaxed).wrapping_add(1);
     set_note(if pass { PASS_RUN } else { OTHER_RUN }, run);
     set_note(LAST_SIGNAL, sig as usize);
@@ -168,7 +168,7 @@ fn slot(sig: c_int) -> Option<&'static Slot> {
 /// handlers before ours runs; the trampoline asks the settings only when a
 /// signal comes).
 fn wraps(sig: c_int) -> bool {
-    let on = crate::loaded().map_or(true, |s| s.active && s.eintr);
+    let on = crate::loaded().is_none_or(|s| s.active && s.eintr);
     let never =
         [libc::SIGKILL, libc::SIGSTOP, libc::SIGSEGV, libc::SIGBUS, libc::SIGFPE, libc::SIGILL, libc::SIGTRAP, libc::SIGSYS];
     on && (1..NSIG as c_int).contains(&sig) && !never.contains(&sig)

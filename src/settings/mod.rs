@@ -460,16 +460,15 @@ fn on_off(b: bool) -> &'static str {
 fn warn_unknown_keys(layer: &Layer, in_section: bool, warnings: &mut Vec<String>) {
     for (key, value) in &layer.pairs {
         let k = key.as_str();
+        // Outside sections other programs' variables are none of ours.
+        let known = if in_section {
+            CONN_KEYS.contains(&k) || LEGACY_KEYS.contains(&k)
+        } else {
+            !k.starts_with("SOCKFIX_") || CONN_KEYS.contains(&k) || PROCESS_KEYS.contains(&k) || TOOL_KEYS.contains(&k)
+        };
         let why = if in_section && PROCESS_KEYS.contains(&k) {
             "applies to the whole program, not in a [dest] section"
-        } else if in_section && !CONN_KEYS.contains(&k) && !LEGACY_KEYS.contains(&k) {
-            "unknown setting"
-        } else if !in_section
-            && k.starts_with("SOCKFIX_")
-            && !CONN_KEYS.contains(&k)
-            && !PROCESS_KEYS.contains(&k)
-            && !TOOL_KEYS.contains(&k)
-        {
+        } else if !known {
             "unknown setting"
         } else {
             continue;
