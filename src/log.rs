@@ -69,14 +69,7 @@ static STDERR_DEV: AtomicU64 = AtomicU64::new(0);
 static STDERR_INO: AtomicU64 = AtomicU64::new(0);
 
 fn identity(fd: libc::c_int) -> Option<(u64, u64)> {
-    let mut st = core::mem::MaybeUninit::<libc::stat>::zeroed();
-    // SAFETY: fstat fills the stat buffer it is given.
-    if unsafe { libc::fstat(fd, st.as_mut_ptr()) } != 0 {
-        return None;
-    }
-    // SAFETY: filled by a successful fstat.
-    let st = unsafe { st.assume_init() };
-    Some((st.st_dev as u64, st.st_ino as u64))
+    sys::fstat(fd).map(|st| (st.st_dev as u64, st.st_ino as u64))
 }
 
 /// Notes which file fd 2 is, once, when logging goes to stderr.
@@ -153,16 +146,15 @@ pub fn emit(target: &LogTarget, args: fmt::Arguments) {
     let bytes = line.buf.get(..line.len + 1).unwrap_or(&[]);
     match target {
         LogTarget::Stderr if stderr_unchanged() => without_sigpipe(|| sys::write_all(2, bytes)),
-        LogTarget::File(path) => without_sigpipe(|| append(path.as_ptr(), bytes)),
+        LogTarget::File(path) => without_sigpipe(|| append(path, bytes)),
         _ => {}
     }
 }
 
-fn append(path: *const libc::c_char, bytes: &[u8]) {
+fn append(path: &core::ffi::CStr, bytes: &[u8]) {
     // O_NONBLOCK: a FIFO with no reader fails at once instead of hanging.
     let flags = libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT | libc::O_CLOEXEC | libc::O_NOCTTY | libc::O_NONBLOCK;
-    // SAFETY: `path` is a NUL-terminated CString owned by the settings.
-    let fd = unsafe { libc::syscall(libc::SYS_openat, libc::AT_FDCWD, path, flags, 0o644) } as libc::c_int;
+    let fd = sys::open(path, flags, 0o644);
     if fd >= 0 {
         sys::write_all(fd, bytes);
         sys::close(fd);

@@ -200,6 +200,30 @@ pub fn write_all(fd: c_int, mut bytes: &[u8]) {
     }
 }
 
+/// openat(AT_FDCWD, ...): the fd, or -1 with errno set.
+pub fn open(path: &core::ffi::CStr, flags: c_int, mode: libc::mode_t) -> c_int {
+    // SAFETY: a NUL-terminated path; the kernel only reads it.
+    let r = unsafe { libc::syscall(libc::SYS_openat, libc::AT_FDCWD, path.as_ptr(), flags, mode) };
+    c_int::try_from(r).unwrap_or(-1)
+}
+
+/// read(2) into `buf`: the count, or -1 with errno set.
+pub fn read(fd: c_int, buf: &mut [u8]) -> isize {
+    // SAFETY: the kernel writes at most buf.len() bytes into `buf`.
+    unsafe { libc::syscall(libc::SYS_read, fd, buf.as_mut_ptr(), buf.len()) as isize }
+}
+
+/// fstat(2); libc's, which no hook of ours stands in for.
+pub fn fstat(fd: c_int) -> Option<libc::stat> {
+    let mut st = MaybeUninit::<libc::stat>::zeroed();
+    // SAFETY: fstat fills the stat buffer it is given.
+    if unsafe { libc::fstat(fd, st.as_mut_ptr()) } != 0 {
+        return None;
+    }
+    // SAFETY: filled by a successful fstat.
+    Some(unsafe { st.assume_init() })
+}
+
 pub fn close(fd: c_int) {
     // SAFETY: closes an fd this library opened itself.
     unsafe { libc::syscall(libc::SYS_close, fd) };

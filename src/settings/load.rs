@@ -3,6 +3,7 @@
 //! AT_SECURE) that an unprivileged user must not steer a privileged process.
 
 use super::{build, Layer, Section, Settings, DEFAULT_CONFIG, LEGACY_KEYS};
+use crate::sys;
 use alloc::ffi::CString;
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -115,30 +116,27 @@ fn error_text(e: i32) -> String {
 /// file that was asked for and cannot be read is reported.
 fn read_config(path: &str, secure: bool, explicit: bool, warnings: &mut Vec<String>) -> Option<String> {
     let cpath = CString::new(path).ok()?;
-    // Raw syscalls: libc's read and close are this library's own hooks.
-    // SAFETY: a NUL-terminated path; the flags ask for nothing else.
-    let fd = unsafe { libc::syscall(libc::SYS_openat, libc::AT_FDCWD, cpath.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
-    let Ok(fd) = libc::c_int::try_from(fd) else { return None };
+    let fd = sys::open(&cpath, libc::O_RDONLY | libc::O_CLOEXEC, 0);
     if fd < 0 {
-        let e = crate::sys::errno();
+        let e = sys::errno();
         if explicit || e != libc::ENOENT {
-            warnings.push(format!("config file {path}: {}; using the environment and defaults", error_text(e)));
+            warnings.push(unusable(path, &error_text(e)));
         }
         return None;
     }
     let text = read_trusted(fd, path, secure, warnings);
-    crate::sys::close(fd);
+    sys::close(fd);
     text
+}
+
+/// The warning for a config file that cannot be used.
+fn unusable(path: &str, why: &str) -> String {
+    format!("config file {path}: {why}; using the environment and defaults")
 }
 
 /// The rest of read_config, on an open file.
 fn read_trusted(fd: libc::c_int, path: &str, secure: bool, warnings: &mut Vec<String>) -> Option<String> {
-    // SAFETY: fstat fills a stat for a valid fd; zeroed is a valid stat.
-    let mut st: libc::stat = unsafe { core::mem::zeroed() };
-    // SAFETY: `st` is a live, writable stat.
-    if unsafe { libc::fstat(fd, &mut st) } != 0 {
-        return None;
-    }
+    let st = sys::fstat(fd)?;
     if secure && (st.st_uid != 0 || st.st_mode & 0o022 != 0) {
         warnings.push(format!("config file {path}: ignored in a setuid/setgid program: not owned by root or writable by others"));
         return None;
@@ -148,15 +146,12 @@ fn read_trusted(fd: libc::c_int, path: &str, secure: bool, warnings: &mut Vec<St
     let mut bytes = Vec::new();
     let mut chunk = [0u8; 1024];
     while bytes.len() < MAX_CONFIG_BYTES {
-        // SAFETY: the kernel writes at most chunk.len() bytes into `chunk`.
-        let n = unsafe { libc::syscall(libc::SYS_read, fd, chunk.as_mut_ptr(), chunk.len()) };
-        match usize::try_from(n) {
+        match usize::try_from(sys::read(fd, &mut chunk)) {
             Ok(0) => break,
             Ok(n) => bytes.extend_from_slice(chunk.get(..n).unwrap_or_default()),
-            Err(_) if crate::sys::errno() == libc::EINTR => continue,
+            Err(_) if sys::errno() == libc::EINTR => continue,
             Err(_) => {
-                let e = error_text(crate::sys::errno());
-                warnings.push(format!("config file {path}: {e}; using the environment and defaults"));
+                warnings.push(unusable(path, &error_text(sys::errno())));
                 return None;
             }
         }
@@ -165,7 +160,7 @@ fn read_trusted(fd: libc::c_int, path: &str, secure: bool, warnings: &mut Vec<St
     match String::from_utf8(bytes) {
         Ok(text) => Some(text),
         Err(_) => {
-            warnings.push(format!("config file {path}: not UTF-8 text; using the environment and defaults"));
+            warnings.push(unusable(path, "not UTF-8 text"));
             None
         }
     }
