@@ -39,27 +39,9 @@ extern char **environ;
 
 #define ANSWER 3000
 static void server(int lfd) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    alarm(60);
-    int c;
-    while ((c = accept(lfd, NULL, NULL)) < 0 && errno == EINTR) {}
-    if (c < 0) _exit(1);
     char ans[ANSWER];
     for (int i = 0; i < ANSWER; i++) ans[i] = (char)('A' + i % 23);
-    for (;;) {
-        char g;
-        ssize_t r = read(c, &g, 1);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) _exit(0);
-        live_sleep_ms(500);
-        size_t off = 0;
-        while (off < ANSWER) {
-            ssize_t w = send(c, ans + off, ANSWER - off, MSG_NOSIGNAL);
-            if (w < 0 && errno == EINTR) continue;
-            if (w < 0) _exit(1);
-            off += (size_t)w;
-        }
-    }
+    live_answer_server(lfd, ans, sizeof ans, 500);
 }
 
 static int wait_child(const char *name, pid_t p) {

@@ -93,6 +93,32 @@ static inline int live_listen(const char *host, int port, int *bound) {
 }
 
 // A blocking TCP connection to host:port, or -1 with errno set.
+// The body of a forked test server: accepts one connection on lfd and, for
+// every byte it reads, waits delay_ms and sends the n bytes of answer (all
+// of them, across EINTR). Exits when the client closes; killed with its
+// parent.
+static inline void live_answer_server(int lfd, const char *answer, size_t n, long delay_ms) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    alarm(60);
+    int c;
+    while ((c = accept(lfd, NULL, NULL)) < 0 && errno == EINTR) {}
+    if (c < 0) _exit(1);
+    for (;;) {
+        char g;
+        ssize_t r = read(c, &g, 1);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) _exit(0);
+        live_sleep_ms(delay_ms);
+        size_t off = 0;
+        while (off < n) {
+            ssize_t w = send(c, answer + off, n - off, MSG_NOSIGNAL);
+            if (w < 0 && errno == EINTR) continue;
+            if (w < 0) _exit(1);
+            off += (size_t)w;
+        }
+    }
+}
+
 // A loopback listener served by `serve` in a forked child; sets *port and
 // returns the child's pid.
 static inline pid_t live_fork_server(void (*serve)(int lfd), int *port) {
