@@ -11,8 +11,9 @@
 //       readv, recvmsg, recvfrom (k mod 5), with a buffer of a random size
 //       (1 B to 64 KB) each call. The sender writes in random chunks with
 //       short pauses, so the receivers are mostly blocked in their reads.
-//       Meanwhile a storm thread sends every receiver thread SIGUSR1 and
-//       SIGWINCH in turn at HZ per thread (default 1000; handlers without
+//       Meanwhile a storm process (another process, as a terminal's or
+//       logrotate's signals come from another process) sends every receiver
+//       thread SIGUSR1 and SIGWINCH in turn with tgkill at HZ per thread (default 1000; handlers without
 //       SA_RESTART, SIGUSR1's with SA_SIGINFO).
 //       Each receiver hashes what it read (SHA-256) and prints
 //         stream K sha256=HEX bytes=N eintr=E signals=S method=M
@@ -28,6 +29,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -234,8 +236,15 @@ static void run_sender(int lfd, int threads, long long bytes) {
 // ---- receivers
 static int port, fatal, nthreads;
 static long long want;
-static atomic_int tids[MAXT];
-static atomic_int stop_storm;
+// Shared with the storm process (MAP_SHARED): the receivers' thread ids
+// (0: not yet, -1: done) and the stop flag.
+struct shared {
+    atomic_int tids[MAXT];
+    atomic_int stop_storm;
+};
+static struct shared *sh;
+#define tids (sh->tids)
+#define stop_storm (sh->stop_storm)
 static __thread long sigs;
 static atomic_long sigs_total;
 
@@ -342,9 +351,7 @@ static void *receiver(void *arg) {
 
 static int hz = 1000;
 
-static void *storm(void *arg) {
-    (void)arg;
-    pid_t pid = getpid();
+static void storm(pid_t pid) {
     struct timespec next;
     clock_gettime(CLOCK_MONOTONIC, &next);
     long period = 1000000000L / hz;
@@ -358,11 +365,14 @@ static void *storm(void *arg) {
             int t = atomic_load(&tids[i]);
             if (t > 0) syscall(SYS_tgkill, pid, t, sig);
         }
+        if (getppid() != pid) break; // the test process is gone
     }
-    return NULL;
+    _exit(0);
 }
 
 static int mode_run(int threads, long long bytes) {
+    sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (sh == MAP_FAILED) die("mmap");
     nthreads = threads;
     want = bytes;
     struct sockaddr_in a = {.sin_family = AF_INET};
@@ -391,19 +401,14 @@ static int mode_run(int threads, long long bytes) {
 
     for (int i = 0; i < threads; i++) atomic_store(&tids[i], 0);
     long long t0 = now_ms();
-    pthread_t st, th[MAXT];
-    // The storm thread must not take the signals itself.
-    sigset_t block, old;
-    sigemptyset(&block);
-    sigaddset(&block, SIGUSR1);
-    sigaddset(&block, SIGWINCH);
-    pthread_sigmask(SIG_BLOCK, &block, &old);
-    pthread_create(&st, NULL, storm, NULL);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_t th[MAXT];
+    pid_t parent = getpid(), st = fork();
+    if (st < 0) die("fork");
+    if (st == 0) storm(parent);
     for (int i = 0; i < threads; i++) pthread_create(&th[i], NULL, receiver, (void *)(intptr_t)i);
     for (int i = 0; i < threads; i++) pthread_join(th[i], NULL);
     atomic_store(&stop_storm, 1);
-    pthread_join(st, NULL);
+    waitpid(st, NULL, 0);
     long long ms = now_ms() - t0;
     int status;
     waitpid(child, &status, 0);

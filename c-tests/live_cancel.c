@@ -10,7 +10,8 @@
 // buffer) and connect (to a listener whose accept queue is full), a thread
 // blocks in it on a fresh loopback TCP connection whose peer never sends nor
 // reads; the main thread cancels it, either after 150 ms
-// ("quiet") or after 150 ms of SIGWINCH sent to that thread every 5 ms with a
+// ("quiet") or after 150 ms of SIGWINCH sent to that thread every 5 ms by
+// another process (tgkill), with a
 // handler without SA_RESTART, still raining during the cancel ("storm"). The
 // thread must be gone within 1 s, through its cleanup handler, with
 // PTHREAD_CANCELED. (Built with _FORTIFY_SOURCE=2 so that the *_chk variants
@@ -26,7 +27,10 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <sys/select.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include "live_util.h"
 
 enum { C_READ, C_READ_CHK, C_RECV, C_RECV_CHK, C_RECVFROM, C_RECVFROM_CHK, C_RECVMSG, C_READV, C_POLL,
@@ -41,6 +45,7 @@ struct job {
     int call, fd;
     struct sockaddr_in addr; // C_CONNECT: a listener whose accept queue is full
     atomic_int blocked, cleaned, returned, eintrs;
+    atomic_int tid; // the blocked thread, for the storm's tgkill
     int ret_errno;
     long ret_val;
 };
@@ -123,6 +128,7 @@ static void do_call(struct job *j) {
 
 static void *blocker(void *arg) {
     struct job *j = arg;
+    atomic_store(&j->tid, (int)syscall(SYS_gettid));
     pthread_cleanup_push(cleanup, j);
     do_call(j);
     pthread_cleanup_pop(0);
@@ -135,13 +141,29 @@ struct storm {
     atomic_int stop;
 };
 
+// The storm comes from another process (tgkill to the blocked thread), as
+// a terminal's or logrotate's signals do: those are the ones the library
+// resumes; a signal the program sends itself interrupts as without it.
 static void *storm_main(void *arg) {
     struct storm *s = arg;
+    pid_t parent = getpid();
+    int tid = 0;
+    for (int i = 0; i < 1000 && !(tid = atomic_load(&s->job->tid)); i++) live_sleep_ms(1);
+    pid_t child = fork();
+    if (child < 0) live_die("fork");
+    if (child == 0) {
+        for (int i = 0; i < 2000; i++) { // at most ~10 s; the parent kills it sooner
+            if (syscall(SYS_tgkill, parent, tid, SIGWINCH) < 0) _exit(0);
+            live_sleep_ms(5);
+        }
+        _exit(0);
+    }
     for (int i = 0; i < 2000 && !atomic_load(&s->stop); i++) { // at most ~10 s
         if (atomic_load(&s->job->cleaned) || atomic_load(&s->job->returned)) break;
-        pthread_kill(s->target, SIGWINCH);
         live_sleep_ms(5);
     }
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
     return NULL;
 }
 

@@ -12,6 +12,8 @@
 //!   idle check before writes).
 //! - `resume`, `signals`, `origin`: resuming calls a signal from outside
 //!   the process interrupted.
+//! - `section`: the library's own work that changes what a program could
+//!   see, made invisible on every way out of a hooked call.
 //! - `log`, `sockaddr`, `sys`: logging, addresses, raw syscalls.
 //! - `runtime`: what a no_std cdylib provides itself (heap, panic, libc link).
 
@@ -36,6 +38,7 @@ mod matching;
 mod origin;
 mod real;
 mod resume;
+mod section;
 mod settings;
 mod signals;
 mod sockaddr;
@@ -76,6 +79,8 @@ extern "C" fn constructor(argc: c_int, argv: *const *const c_char, _envp: *const
     let _keep = sys::ErrnoGuard::new();
     real::resolve_all();
     let notes = signals::init();
+    // SAFETY: registers handlers with no preconditions.
+    unsafe { libc::pthread_atfork(Some(section::fork_prepare), Some(section::fork_done), Some(fork_child)) };
     // SAFETY: glibc passes the program's argv, argc entries long; each is
     // null or a NUL-terminated string.
     let argv0 = unsafe { (argc > 0 && !argv.is_null() && !(*argv).is_null()).then(|| core::ffi::CStr::from_ptr(*argv)) };
@@ -92,6 +97,12 @@ extern "C" fn constructor(argc: c_int, argv: *const *const c_char, _envp: *const
         }
     }
     let _ = SETTINGS.set(Box::new(settings));
+}
+
+/// In every fork child (glibc runs it; vfork and raw clone do not).
+extern "C" fn fork_child() {
+    signals::renew_owner();
+    section::fork_child_done();
 }
 
 #[cfg(not(test))]

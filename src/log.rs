@@ -9,9 +9,12 @@
 //! `stderr`, fd 2 is the program's: its identity (device, inode) is noted at
 //! start, and a line is written only while fd 2 is still that file; a daemon
 //! that closed its stderr and got a socket on fd 2 is never written to.
-//! Every write is made with SIGPIPE blocked, so a log reader that went away
-//! cannot kill the program.
+//! Every write is made in a section with all signals blocked (see
+//! `section`): a log reader that went away cannot kill the program with
+//! SIGPIPE, and no signal handler of the program can leave a log write
+//! half-done with the mask or an fd of ours behind.
 
+use crate::section::{self, Masked, OwnFd};
 use crate::settings::LogTarget;
 use crate::sys;
 use core::fmt::{self, Write};
@@ -86,33 +89,16 @@ fn stderr_unchanged() -> bool {
     ino != 0 && identity(2) == Some((STDERR_DEV.load(Relaxed), ino))
 }
 
-/// Runs `write` with SIGPIPE blocked; a SIGPIPE it raised is consumed, one
-/// that was already pending is left for the program.
-fn without_sigpipe(write: impl FnOnce()) {
-    let pipe: u64 = 1 << (libc::SIGPIPE - 1);
-    let (mut old, mut before, mut after) = (0u64, 0u64, 0u64);
-    let size = core::mem::size_of::<u64>();
-    // SAFETY: the kernel's sigset is 64 bits here; every pointer is to a live u64.
-    unsafe {
-        libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_BLOCK, &pipe as *const u64, &mut old as *mut u64, size);
-        libc::syscall(libc::SYS_rt_sigpending, &mut before as *mut u64, size);
-    }
-    write();
-    // SAFETY: as above; a zero timeout makes rt_sigtimedwait return at once.
-    unsafe {
-        libc::syscall(libc::SYS_rt_sigpending, &mut after as *mut u64, size);
-        if before & pipe == 0 && after & pipe != 0 {
-            let zero = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-            libc::syscall(
-                libc::SYS_rt_sigtimedwait,
-                &pipe as *const u64,
-                core::ptr::null_mut::<libc::siginfo_t>(),
-                &zero as *const libc::timespec,
-                size,
-            );
-        }
-        libc::syscall(libc::SYS_rt_sigprocmask, libc::SIG_SETMASK, &old as *const u64, core::ptr::null_mut::<u64>(), size);
-    }
+/// Runs `write` in a section with every signal blocked (see `section`): no
+/// handler of the program runs in the middle of it and leaves it by
+/// siglongjmp with the mask or an fd of ours behind. A SIGPIPE the write
+/// raised is discarded; one that was already pending is left for the
+/// program.
+fn masked_write(write: impl FnOnce(&Masked)) {
+    let masked = Masked::new();
+    let before = section::pending();
+    write(&masked);
+    masked.discard_own_sigpipe(before);
 }
 
 /// Settings warnings: to the log when there is one, else to syslog, never to
@@ -145,28 +131,44 @@ pub fn emit(target: &LogTarget, args: fmt::Arguments) {
     line.buf[line.len.min(LINE_MAX - 1)] = b'\n';
     let bytes = line.buf.get(..line.len + 1).unwrap_or(&[]);
     match target {
-        LogTarget::Stderr if stderr_unchanged() => without_sigpipe(|| sys::write_all(2, bytes)),
-        LogTarget::File(path) => without_sigpipe(|| append(path, bytes)),
+        LogTarget::Stderr if stderr_unchanged() => masked_write(|_| write_stderr(bytes)),
+        LogTarget::File(path) => masked_write(|m| append(m, path, bytes)),
         _ => {}
     }
 }
 
-fn append(path: &core::ffi::CStr, bytes: &[u8]) {
-    // O_NONBLOCK: a FIFO with no reader fails at once instead of hanging.
-    let flags = libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT | libc::O_CLOEXEC | libc::O_NOCTTY | libc::O_NONBLOCK;
-    let fd = sys::open(path, flags, 0o644);
-    if fd >= 0 {
-        sys::write_all(fd, bytes);
-        sys::close(fd);
+/// Writes a line on the program's stderr only where that cannot block: a
+/// socket (journald's) gets send() with MSG_DONTWAIT and MSG_NOSIGNAL; a
+/// pipe, terminal or file only when poll() says it has room, and then in
+/// one write (a line is at most 512 bytes: atomic on a pipe). A line that
+/// would have to wait is dropped: the section blocks every signal, and a
+/// paused pager must not make the program deaf to Ctrl-C.
+fn write_stderr(bytes: &[u8]) {
+    let flags = libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
+    // SAFETY: sends from a live slice, no address; never blocks. A raw
+    // syscall: libc's send() would be our own hook.
+    let r = unsafe { libc::syscall(libc::SYS_sendto, 2, bytes.as_ptr(), bytes.len(), flags, core::ptr::null::<u8>(), 0) };
+    if r < 0 && sys::errno() == libc::ENOTSOCK && sys::wait_fd(2, libc::POLLOUT, 0) > 0 {
+        // SAFETY: writes from a live slice.
+        unsafe { libc::syscall(libc::SYS_write, 2, bytes.as_ptr(), bytes.len()) };
     }
 }
 
-fn syslog(bytes: &[u8]) {
-    // SAFETY: plain socket creation.
-    let fd = unsafe { libc::syscall(libc::SYS_socket, libc::AF_UNIX, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) } as libc::c_int;
-    if fd < 0 {
-        return;
+fn append(masked: &Masked, path: &core::ffi::CStr, bytes: &[u8]) {
+    // O_NONBLOCK: a FIFO with no reader fails at once instead of hanging.
+    let flags = libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT | libc::O_NOCTTY | libc::O_NONBLOCK;
+    if let Some(file) = OwnFd::open(masked, path, flags, 0o644) {
+        sys::write_all(file.fd(), bytes);
     }
+}
+
+/// One datagram to /dev/log, from a socket made for it and closed after.
+fn syslog(bytes: &[u8]) {
+    let masked = Masked::new();
+    let Some(sock) = OwnFd::socket(&masked, libc::AF_UNIX, libc::SOCK_DGRAM, 0) else {
+        return;
+    };
+    let fd = sock.fd();
     // SAFETY: sockaddr_un is plain data.
     let mut addr: libc::sockaddr_un = unsafe { core::mem::zeroed() };
     addr.sun_family = libc::AF_UNIX as libc::sa_family_t;
@@ -176,7 +178,6 @@ fn syslog(bytes: &[u8]) {
     let len = core::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
     // SAFETY: a live buffer and a valid address.
     unsafe { libc::syscall(libc::SYS_sendto, fd, bytes.as_ptr(), bytes.len(), libc::MSG_DONTWAIT, &addr as *const _, len) };
-    sys::close(fd);
 }
 
 /// UTC, ISO 8601 with milliseconds, computed by hand: gmtime_r and friends

@@ -11,7 +11,7 @@ use crate::fdtable;
 use crate::idle;
 use crate::log::Peer;
 use crate::settings::values::signal_name;
-use crate::signals::{self, Runs};
+use crate::signals::{self, Restart, Runs};
 use crate::sys::{self, ErrnoGuard};
 use libc::c_int;
 
@@ -140,15 +140,19 @@ enum Verdict {
 }
 
 fn decide(fd: c_int, dir: Dir, start: Option<u64>, first: Runs, before: Runs) -> Verdict {
-    let Some(sig) = signals::resumable(first, before) else {
-        return Verdict::Return;
-    };
     if !sys::is_tcp_socket(fd) {
         return Verdict::Return;
     }
     let (option, events, _) = dir.timeout();
-    match (sys::socket_timeout_ms(fd, option), start) {
-        (None, _) | (Some(0), _) => Verdict::Resume(sig),
+    let timeout = sys::socket_timeout_ms(fd, option).filter(|&t| t != 0);
+    // The kernel restarts a call with no socket timeout after a handler
+    // with SA_RESTART, never one with a timeout.
+    let restart = if timeout.is_none() { Restart::ByKernel } else { Restart::Never };
+    let Some(sig) = signals::resumable(first, before, restart) else {
+        return Verdict::Return;
+    };
+    match (timeout, start) {
+        (None, _) => Verdict::Resume(sig),
         // A timeout we did not see being set: we cannot tell how much is left.
         (Some(_), None) => Verdict::Return,
         (Some(timeout), Some(start)) => wait_out(fd, events, timeout, start, first, sig),
@@ -168,7 +172,7 @@ fn wait_out(fd: c_int, events: libc::c_short, timeout: u64, start: u64, first: R
             0 => return Verdict::TimedOut,
             n if n > 0 => return Verdict::Resume(sig),
             _ if sys::errno() != libc::EINTR => return Verdict::Resume(sig),
-            _ if signals::pass_ran_since(first) => return Verdict::Return,
+            _ if signals::interrupts_since(first, Restart::Never) => return Verdict::Return,
             _ => continue,
         }
     }
@@ -214,7 +218,7 @@ pub fn wait(
         if r >= 0 || sys::errno() != libc::EINTR {
             return Some(r);
         }
-        let Some(sig) = signals::resumable(first, before) else {
+        let Some(sig) = signals::resumable(first, before, Restart::Never) else {
             return Some(r);
         };
         if !{

@@ -56,16 +56,11 @@ static SLOTS: [Slot; NSIG] = [const {
 /// The process whose memory this is; 0 until the constructor ran.
 static OWNER: AtomicI32 = AtomicI32::new(0);
 
-/// Called by the constructor: notes the owner, and renews it in every fork
-/// child; creates the per-thread notes. False when they could not be made:
+/// Called by the constructor: notes the owner (renewed in every fork child,
+/// see `fork_child` in lib.rs); creates the per-thread notes. False when they could not be made:
 /// then no EINTR is resumed.
 pub fn init() -> bool {
-    extern "C" fn forked() {
-        OWNER.store(crate::sys::getpid(), Relaxed);
-    }
-    forked();
-    // SAFETY: registers a handler with no preconditions; it only stores.
-    unsafe { libc::pthread_atfork(None, None, Some(forked)) };
+    renew_owner();
     for note in &NOTES {
         let mut key: pthread_key_t = 0;
         // SAFETY: `key` is writable; no destructor (the values are numbers).
@@ -85,6 +80,12 @@ pub fn init() -> bool {
     NOTES.iter().all(|k| k.load(Relaxed) != NO_KEY)
 }
 
+/// Notes this process as the owner of the slots: at start and in every
+/// fork child.
+pub fn renew_owner() {
+    OWNER.store(crate::sys::getpid(), Relaxed);
+}
+
 /// False in a vfork child, which shares its parent's memory.
 fn owns_memory() -> bool {
     let owner = OWNER.load(Relaxed);
@@ -94,13 +95,17 @@ fn owns_memory() -> bool {
 /// Every handler run through the trampoline, numbered from 1.
 static RUN_COUNT: AtomicUsize = AtomicUsize::new(0);
 
-/// Per-thread notes: the number of the last run of a passing signal's
-/// handler on this thread, of any other signal's, and that last signal.
+/// Per-thread notes: the number of the last run on this thread of the
+/// handler of a passing signal (from the program itself, or in
+/// SOCKFIX_EINTR_PASS) without SA_RESTART, of a passing signal with
+/// SA_RESTART, of any other signal (from outside, to be resumed), and that
+/// last signal.
 const PASS_RUN: usize = 0;
-const OTHER_RUN: usize = 1;
-const LAST_SIGNAL: usize = 2;
+const RESTART_RUN: usize = 1;
+const OTHER_RUN: usize = 2;
+const LAST_SIGNAL: usize = 3;
 const NO_KEY: u32 = u32::MAX;
-static NOTES: [AtomicU32; 3] = [const { AtomicU32::new(NO_KEY) }; 3];
+static NOTES: [AtomicU32; 4] = [const { AtomicU32::new(NO_KEY) }; 4];
 /// glibc's PTHREAD_KEY_2NDLEVEL_SIZE.
 const FIRST_BLOCK_KEYS: pthread_key_t = 32;
 
@@ -133,20 +138,45 @@ fn ran_after(mark: Option<usize>, since: Runs) -> bool {
     mark.is_some_and(|m| m != 0 && (m.wrapping_sub(since.0) as isize) > 0)
 }
 
-/// Decides whether a call interrupted by EINTR may be resumed: yes when,
-/// since `before` (taken just before this attempt), a handler of a signal
-/// that must not interrupt ran on this thread, and no passing signal's
-/// handler ran since `first` (taken before the first attempt). Returns the
-/// signal to name in the log. Anything else, including an EINTR with no
-/// handler run we know of, is left to the program.
-pub fn resumable(first: Runs, before: Runs) -> Option<c_int> {
-    let other_ran = ran_after(note(OTHER_RUN), before);
-    (other_ran && !pass_ran_since(first)).then(|| note(LAST_SIGNAL).map_or(0, |s| s as c_int))
+/// Whether the interrupted call is one the kernel restarts by itself after
+/// a handler with SA_RESTART (signal(7), "Interruption of system calls"):
+/// a blocking read, write or connect with no socket timeout. Waits
+/// (poll, select) and calls bounded by SO_RCVTIMEO/SO_SNDTIMEO are not:
+/// they fail with EINTR whatever the flags.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Restart {
+    ByKernel,
+    Never,
 }
 
-/// Whether a passing signal's handler ran on this thread since `first`.
-pub fn pass_ran_since(first: Runs) -> bool {
-    ran_after(note(PASS_RUN), first)
+/// Decides whether a call interrupted by EINTR may be resumed: yes when,
+/// since `before` (taken just before this attempt), a handler ran on this
+/// thread of a signal from outside that must not interrupt (or, for a
+/// call the kernel restarts itself, of a passing signal with SA_RESTART:
+/// the kernel would have restarted the call the library stands in for),
+/// and no signal that must interrupt ran since `first` (taken before the
+/// first attempt). Returns the signal to name in the log. Anything else,
+/// including an EINTR with no handler run we know of, is left to the
+/// program.
+pub fn resumable(first: Runs, before: Runs, restart: Restart) -> Option<c_int> {
+    let restarts = restart == Restart::ByKernel;
+    let resumes = ran_after(note(OTHER_RUN), before) || (restarts && ran_after(note(RESTART_RUN), before));
+    (resumes && !interrupts_since(first, restart)).then(|| note(LAST_SIGNAL).map_or(0, |s| s as c_int))
+}
+
+/// Whether a handler ran on this thread since `first` whose signal must
+/// interrupt a call of kind `restart`.
+pub fn interrupts_since(first: Runs, restart: Restart) -> bool {
+    ran_after(note(PASS_RUN), first) || (restart == Restart::Never && ran_after(note(RESTART_RUN), first))
+}
+
+/// Whether the handler now installed for `sig` has SA_RESTART.
+fn handler_restarts(sig: c_int) -> bool {
+    let _keep = crate::sys::ErrnoGuard::new();
+    // SAFETY: sigaction is plain data; sigaction(2) is async-signal-safe
+    // and only reads the disposition here.
+    let mut cur: libc::sigaction = unsafe { core::mem::zeroed() };
+    unsafe { real::sigaction(sig, core::ptr::null(), &mut cur) == 0 && cur.sa_flags & libc::SA_RESTART != 0 }
 }
 
 extern "C" fn trampoline(sig: c_int, info: *mut siginfo_t, ctx: *mut c_void) {
@@ -155,8 +185,13 @@ extern "C" fn trampoline(sig: c_int, info: *mut siginfo_t, ctx: *mut c_void) {
     // kernel's siginfo_t for this delivery.
     let outside = slot.is_some_and(|s| s.has_info.load(Relaxed)) && unsafe { origin::info_from_outside(sig, info) };
     let pass = !outside || crate::settings_ready().is_none_or(|s| s.passes(sig));
+    let class = match pass {
+        false => OTHER_RUN,
+        true if handler_restarts(sig) => RESTART_RUN,
+        true => PASS_RUN,
+    };
     let run = RUN_COUNT.fetch_add(1, Relaxed).wrapping_add(1);
-    set_note(if pass { PASS_RUN } else { OTHER_RUN }, run);
+    set_note(class, run);
     set_note(LAST_SIGNAL, sig as usize);
     let handler = slot.map_or(SIG_DFL, |s| s.handler.load(Relaxed));
     if handler != SIG_DFL && handler != SIG_IGN && handler != SIG_ERR {
@@ -333,9 +368,9 @@ mod tests {
         // SIGWINCH is not in the default pass set, and no settings are
         // loaded here: the trampoline then counts every signal as passing.
         trampoline(libc::SIGWINCH, core::ptr::null_mut(), core::ptr::null_mut());
-        assert!(pass_ran_since(first));
-        assert_eq!(resumable(first, first), None, "a passing run forbids resuming");
-        let on_other = std::thread::spawn(move || pass_ran_since(first)).join().unwrap();
+        assert!(interrupts_since(first, Restart::ByKernel));
+        assert_eq!(resumable(first, first, Restart::ByKernel), None, "a passing run forbids resuming");
+        let on_other = std::thread::spawn(move || interrupts_since(first, Restart::Never)).join().unwrap();
         assert!(!on_other, "another thread saw this thread's run");
     }
 }

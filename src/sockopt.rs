@@ -10,6 +10,7 @@
 //! option is due does the check cost a syscall of its own.
 
 use crate::fdtable as ft;
+use crate::section::{Masked, OwnFd};
 use crate::settings::Conn;
 use crate::sys;
 use core::fmt;
@@ -129,18 +130,17 @@ pub fn infer_app_flags(fd: c_int) -> u32 {
     let Some(domain) = sys::getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_DOMAIN) else {
         return every;
     };
-    let fresh = sys::socket(domain, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
-    if fresh < 0 {
+    let masked = Masked::new();
+    let Some(fresh) = OwnFd::socket(&masked, domain, libc::SOCK_STREAM, 0) else {
         return every;
-    }
+    };
     let mut flags = 0;
     for (level, name) in ALL {
-        let (ours, theirs) = (sys::getsockopt_int(fd, level, name), sys::getsockopt_int(fresh, level, name));
+        let (ours, theirs) = (sys::getsockopt_int(fd, level, name), sys::getsockopt_int(fresh.fd(), level, name));
         if ours.is_none() || ours != theirs {
             flags |= ft::app_flag(level, name);
         }
     }
-    sys::close(fresh);
     flags
 }
 
