@@ -384,8 +384,16 @@ static pid_t o_itimer(void)
 }
 
 /* external: nothing here; the test script sends the signal (for instance
- * from outside our PID namespace, where si_pid reads 0). */
-static pid_t o_external(void) { return 0; }
+ * from outside our PID namespace, where si_pid reads 0).  It needs our pid
+ * as its namespace knows it: /proc/self, read through a /proc mounted for
+ * that namespace, says it. */
+static pid_t o_external(void)
+{
+    char b[32] = "";
+    ssize_t n = readlink("/proc/self", b, sizeof b - 1);
+    printf("outer_pid=%s\n", n > 0 ? b : "?");
+    return 0;
+}
 
 static const struct origin {
     const char *name;
