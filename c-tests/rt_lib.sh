@@ -10,6 +10,8 @@
 #   result=OUTCOME elapsed_ms=N   what the blocked reader saw, N ms after the
 #                                 interrupting action
 #   done_at=EPOCH_MS              just before it returns from main or exits
+#   result=hung elapsed_ms=N      (optional) from its own watchdog, which
+#                                 then ends it with a non-zero status
 # and exits 0 when OUTCOME is the one the runtime promises. rt_case runs it
 # without and then with the library (defaults: no settings at all).
 
@@ -54,6 +56,10 @@ rt_run() {
     done_at=$(sed -n 's/^done_at=\([0-9]*\)$/\1/p' "$out" | tail -n 1)
     if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
         rt_bad "$label" "hung: killed by timeout after $((t1 - t0)) ms (last result: ${res:-none})" "$out"
+        return 1
+    fi
+    if [ "$res" = hung ]; then
+        rt_bad "$label" "hung: still blocked after $ms ms (the program's own watchdog ended it)" "$out"
         return 1
     fi
     [ "$lib" = "$want_lib" ] || { rt_bad "$label" "libsockfix.so mapped=${lib:-?}, expected $want_lib" "$out"; return 1; }
