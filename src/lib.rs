@@ -10,7 +10,8 @@
 //! - `sockopt`, `connect_timeout`, `source`, `idle`: what is done to a
 //!   connection (options, bounded connect, source address and port, the
 //!   idle check before writes).
-//! - `resume`, `signals`: resuming calls a signal interrupted.
+//! - `resume`, `signals`, `origin`: resuming calls a signal from outside
+//!   the process interrupted.
 //! - `log`, `sockaddr`, `sys`: logging, addresses, raw syscalls.
 //! - `runtime`: what a no_std cdylib provides itself (heap, panic, libc link).
 
@@ -32,6 +33,7 @@ mod fdtable;
 mod idle;
 mod log;
 mod matching;
+mod origin;
 mod real;
 mod resume;
 mod settings;

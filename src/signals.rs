@@ -1,11 +1,14 @@
-//! Knowing which signal interrupted a call.
+//! Knowing which signal interrupted a call, and where it came from.
 //!
 //! EINTR does not say which signal caused it, and a SIGINT must still stop
-//! a blocked read while a SIGWINCH must not. So every handler the program
-//! installs (with sigaction, signal, bsd_signal or sysv_signal) is wrapped:
-//! the kernel gets our trampoline, which numbers the run (one process-wide
-//! counter), notes that number on this thread (signals in
-//! SOCKFIX_EINTR_PASS apart from the others) and calls the program's handler
+//! a blocked read while a SIGWINCH from the terminal must not; a signal the
+//! program sent itself (`pthread_kill` to wake a worker) must interrupt as
+//! without the library (see `origin`). So every handler the program
+//! installs (with sigaction, signal, bsd_signal or sysv_signal) is wrapped,
+//! always with SA_SIGINFO: the kernel gets our trampoline, which numbers
+//! the run (one process-wide counter), notes that number on this thread
+//! (apart: signals that pass, i.e. in SOCKFIX_EINTR_PASS or not from
+//! outside the process, and the others) and calls the program's handler
 //! with the same arguments. A signal that interrupts a blocking call runs
 //! its handler on the interrupted thread before the call returns, so the
 //! counter read before the call and this thread's notes read after an EINTR
@@ -28,6 +31,7 @@
 //! cannot interrupt a blocking call, and their handlers often inspect the
 //! faulting context with no stack to spare.
 
+use crate::origin;
 use crate::real;
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicUsize, Ordering::Relaxed};
 use libc::{c_int, c_void, pthread_key_t, sighandler_t, siginfo_t, SIG_DFL, SIG_ERR, SIG_IGN};
@@ -39,9 +43,15 @@ struct Slot {
     handler: AtomicUsize,
     /// The program did not ask for SA_SIGINFO; we added it for ourselves.
     added_siginfo: AtomicBool,
+    /// The kernel passes the trampoline a filled siginfo_t for this signal
+    /// (SA_SIGINFO is in force). False while libc's signal() installs it
+    /// without: the origin is then unknown, and the signal passes.
+    has_info: AtomicBool,
 }
 
-static SLOTS: [Slot; NSIG] = [const { Slot { handler: AtomicUsize::new(SIG_DFL), added_siginfo: AtomicBool::new(false) } }; NSIG];
+static SLOTS: [Slot; NSIG] = [const {
+    Slot { handler: AtomicUsize::new(SIG_DFL), added_siginfo: AtomicBool::new(false), has_info: AtomicBool::new(false) }
+}; NSIG];
 
 /// The process whose memory this is; 0 until the constructor ran.
 static OWNER: AtomicI32 = AtomicI32::new(0);
@@ -140,11 +150,15 @@ pub fn pass_ran_since(first: Runs) -> bool {
 }
 
 extern "C" fn trampoline(sig: c_int, info: *mut siginfo_t, ctx: *mut c_void) {
-    let pass = crate::settings_ready().is_none_or(|s| s.passes(sig));
+    let slot = slot(sig);
+    // SAFETY: with has_info, SA_SIGINFO is in force and `info` is the
+    // kernel's siginfo_t for this delivery.
+    let outside = slot.is_some_and(|s| s.has_info.load(Relaxed)) && unsafe { origin::info_from_outside(sig, info) };
+    let pass = !outside || crate::settings_ready().is_none_or(|s| s.passes(sig));
     let run = RUN_COUNT.fetch_add(1, Relaxed).wrapping_add(1);
     set_note(if pass { PASS_RUN } else { OTHER_RUN }, run);
     set_note(LAST_SIGNAL, sig as usize);
-    let handler = slot(sig).map_or(SIG_DFL, |s| s.handler.load(Relaxed));
+    let handler = slot.map_or(SIG_DFL, |s| s.handler.load(Relaxed));
     if handler != SIG_DFL && handler != SIG_IGN && handler != SIG_ERR {
         // SAFETY: `handler` is a function the program installed for this
         // signal. It is called with the three arguments of an SA_SIGINFO
@@ -209,7 +223,9 @@ pub unsafe fn sigaction(sig: c_int, act: *const libc::sigaction, old: *mut libc:
             slot.handler.store(a.sa_sigaction, Relaxed);
             slot.added_siginfo.store(a.sa_flags & libc::SA_SIGINFO == 0, Relaxed);
             let r = real::sigaction(sig, &ours, old);
-            if r != 0 {
+            if r == 0 {
+                slot.has_info.store(true, Relaxed);
+            } else {
                 slot.handler.store(prev.0, Relaxed);
                 slot.added_siginfo.store(prev.1, Relaxed);
             }
@@ -245,11 +261,13 @@ pub fn signal_via(install: unsafe fn(c_int, sighandler_t) -> sighandler_t, sig: 
         unsafe { install(sig, handler) }
     } else if is_function(handler) {
         slot.handler.store(handler, Relaxed);
-        slot.added_siginfo.store(false, Relaxed);
+        slot.has_info.store(false, Relaxed);
         // SAFETY: installs our trampoline, a valid handler for any signal.
         let r = unsafe { install(sig, trampoline_addr()) };
         if r == SIG_ERR {
             slot.handler.store(prev, Relaxed);
+        } else {
+            add_siginfo(sig, slot);
         }
         r
     } else {
@@ -266,6 +284,30 @@ pub fn signal_via(install: unsafe fn(c_int, sighandler_t) -> sighandler_t, sig: 
     } else {
         r
     }
+}
+
+/// After libc's signal() installed the trampoline with its own flags
+/// (SA_RESTART or not, as siginterrupt() chose), adds SA_SIGINFO to them,
+/// so that the trampoline learns where each signal came from. Until then
+/// has_info is false and the signal counts as the program's own.
+fn add_siginfo(sig: c_int, slot: &Slot) {
+    let _keep = crate::sys::ErrnoGuard::new();
+    // SAFETY: sigaction is plain data; all-zero is a valid value.
+    let mut cur: libc::sigaction = unsafe { core::mem::zeroed() };
+    let mut added = false;
+    // SAFETY: reads the disposition into a live struct, then writes back
+    // the same one with one more flag.
+    let ok = unsafe {
+        real::sigaction(sig, core::ptr::null(), &mut cur) == 0
+            && cur.sa_sigaction == trampoline_addr()
+            && (cur.sa_flags & libc::SA_SIGINFO != 0 || {
+                cur.sa_flags |= libc::SA_SIGINFO;
+                added = true;
+                real::sigaction(sig, &cur, core::ptr::null_mut()) == 0
+            })
+    };
+    slot.added_siginfo.store(ok && added, Relaxed);
+    slot.has_info.store(ok, Relaxed);
 }
 
 #[cfg(test)]
