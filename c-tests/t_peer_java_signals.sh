@@ -7,6 +7,11 @@
 # SO_TIMEOUT and System.exit while threads are blocked. With the library
 # (defaults) each must act exactly as without it, within the same bounds,
 # and the JVM must exit promptly. The server side accepts and never sends.
+# (These held before the library let self-sent signals through: the read
+# resumed after the JDK's signal finds its fd no longer a TCP socket, since
+# the JDK dup2'ed a closed UNIX socket over it, and gets its EINTR; a poll
+# is woken by the close itself. They guard that the JDK's wake-up keeps
+# working, not the signal-origin rule alone.)
 source "$CT_ROOT/c-tests/lib.sh"
 source "$CT_ROOT/c-tests/rt_lib.sh"
 command -v java >/dev/null && command -v javac >/dev/null ||
