@@ -11,6 +11,7 @@
 //!   connection (options, bounded connect, source address and port, the
 //!   idle check before writes).
 //! - `resume`, `signals`: resuming calls a signal interrupted.
+//! - `timed_out`: the log line saying which timer ended a connection.
 //! - `log`, `sockaddr`, `sys`: logging, addresses, raw syscalls.
 //! - `runtime`: what a no_std cdylib provides itself (heap, panic, libc link).
 
@@ -40,6 +41,7 @@ mod sockaddr;
 mod sockopt;
 mod source;
 mod sys;
+mod timed_out;
 
 #[cfg(not(test))]
 mod hooks;
