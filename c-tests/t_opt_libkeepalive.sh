@@ -28,9 +28,12 @@ expect "SOCKFIX_KEEPALIVE=on over KEEPALIVE=off" connect=ok $DEFAULTS
 probe_lib KEEPALIVE=on SOCKFIX_KEEPALIVE=off -- tcp 127.0.0.1
 expect "SOCKFIX_KEEPALIVE=off over KEEPALIVE=on" connect=ok $UNTOUCHED
 
-# auto user timeout follows the libkeepalive values: 7 + 1*3 = 10 s.
+# auto user timeout follows the libkeepalive values (idle + intvl * cnt),
+# but is never under 60 s: 7 + 1*3 = 10 s gives 60 s, 30 + 10*4 = 70 s.
 probe_lib KEEPIDLE=7 KEEPINTVL=1 KEEPCNT=3 SOCKFIX_USER_TIMEOUT=auto -- tcp 127.0.0.1
-expect "USER_TIMEOUT=auto with libkeepalive names" connect=ok idle=7 intvl=1 cnt=3 user_timeout=10000
+expect "USER_TIMEOUT=auto with libkeepalive names (at least 60 s)" connect=ok idle=7 intvl=1 cnt=3 user_timeout=60000
+probe_lib KEEPIDLE=30 KEEPINTVL=10 KEEPCNT=4 SOCKFIX_USER_TIMEOUT=auto -- tcp 127.0.0.1
+expect "USER_TIMEOUT=auto with libkeepalive names (over 60 s)" connect=ok idle=30 intvl=10 cnt=4 user_timeout=70000
 
 # IPv6 too.
 if ipv6_lo; then

@@ -1,5 +1,6 @@
 # Setting values: durations with units (ms/s/m/h, bare = seconds), the
-# user timeout (off by default, a duration, or auto = idle + intvl*cnt), the
+# user timeout (off by default, a duration, or auto = idle + intvl*cnt but
+# at least 60 s), the
 # keepalive switch with every boolean spelling, a bad value (default kept and
 # one log line naming key, value and replacement), and the connect log line.
 source "$CT_ROOT/c-tests/lib.sh"
@@ -26,8 +27,10 @@ t "USER_TIMEOUT=1500ms" "SOCKFIX_USER_TIMEOUT=1500ms" user_timeout=1500
 t "USER_TIMEOUT=2m" "SOCKFIX_USER_TIMEOUT=2m" user_timeout=120000
 t "USER_TIMEOUT=20 (bare seconds)" "SOCKFIX_USER_TIMEOUT=20" user_timeout=20000
 t "USER_TIMEOUT=off" "SOCKFIX_USER_TIMEOUT=off" user_timeout=0
-t "USER_TIMEOUT=auto with 5/2/3" "SOCKFIX_KEEPIDLE=5 SOCKFIX_KEEPINTVL=2 SOCKFIX_KEEPCNT=3 SOCKFIX_USER_TIMEOUT=auto" \
-    keepalive=1 idle=5 intvl=2 cnt=3 user_timeout=11000
+t "USER_TIMEOUT=auto with 5/2/3 (11 s: raised to 60 s)" "SOCKFIX_KEEPIDLE=5 SOCKFIX_KEEPINTVL=2 SOCKFIX_KEEPCNT=3 SOCKFIX_USER_TIMEOUT=auto" \
+    keepalive=1 idle=5 intvl=2 cnt=3 user_timeout=60000
+t "USER_TIMEOUT=auto with 40/10/3 (70 s)" "SOCKFIX_KEEPIDLE=40 SOCKFIX_KEEPINTVL=10 SOCKFIX_KEEPCNT=3 SOCKFIX_USER_TIMEOUT=auto" \
+    keepalive=1 idle=40 intvl=10 cnt=3 user_timeout=70000
 t "USER_TIMEOUT=auto with defaults" "SOCKFIX_USER_TIMEOUT=auto" user_timeout=$(( (15 + 15 * 9) * 1000 ))
 
 # Sub-second interval: TCP_KEEPINTVL is whole seconds, >= 1. Rounding up to

@@ -12,6 +12,7 @@
 //!   idle check before writes).
 //! - `resume`, `signals`, `origin`: resuming calls a signal from outside
 //!   the process interrupted.
+//! - `timed_out`: the log line saying which timer ended a connection.
 //! - `section`: the library's own work that changes what a program could
 //!   see, made invisible on every way out of a hooked call.
 //! - `log`, `sockaddr`, `sys`: logging, addresses, raw syscalls.
@@ -45,6 +46,7 @@ mod sockaddr;
 mod sockopt;
 mod source;
 mod sys;
+mod timed_out;
 
 #[cfg(not(test))]
 mod hooks;

@@ -68,10 +68,23 @@ pub fn io(fd: c_int, dir: Dir, what: &str, mut call: impl FnMut() -> isize) -> i
     }
     let first = signals::runs();
     let r = call();
-    if r >= 0 || sys::errno() != libc::EINTR {
+    if r >= 0 {
         return r;
     }
-    resume(fd, dir, what, None, first, r, &mut call)
+    match sys::errno() {
+        libc::EINTR => resume(fd, dir, what, None, first, r, &mut call),
+        libc::ETIMEDOUT => timed_out(fd, what, r),
+        _ => r,
+    }
+}
+
+/// A keepalive or user timeout ended the connection: say which (when
+/// logging is on). Out of line: the fast path does not grow.
+#[cold]
+#[inline(never)]
+fn timed_out(fd: c_int, what: &str, r: isize) -> isize {
+    crate::timed_out::note(fd, what);
+    r
 }
 
 #[inline(never)]
@@ -86,8 +99,12 @@ fn io_with_checks(fd: c_int, entry: u32, dir: Dir, what: &str, call: &mut dyn Fn
     let start = (entry & dir.timeout_flag() != 0 && eintr_enabled()).then(sys::monotonic_ms);
     let first = signals::runs();
     let mut r = call();
-    if r < 0 && sys::errno() == libc::EINTR {
-        r = resume(fd, dir, what, start, first, r, call);
+    if r < 0 {
+        match sys::errno() {
+            libc::EINTR => r = resume(fd, dir, what, start, first, r, call),
+            libc::ETIMEDOUT => r = timed_out(fd, what, r),
+            _ => {}
+        }
     }
     if idle_check && r > 0 {
         idle::touch(fd);
@@ -127,6 +144,9 @@ fn resume(
         }
         before = signals::runs();
         r = call();
+        if r < 0 && sys::errno() == libc::ETIMEDOUT {
+            return timed_out(fd, what, r);
+        }
         if r >= 0 || sys::errno() != libc::EINTR {
             return r;
         }

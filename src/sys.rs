@@ -228,3 +228,20 @@ pub fn close(fd: c_int) {
     // SAFETY: closes an fd this library opened itself.
     unsafe { libc::syscall(libc::SYS_close, fd) };
 }
+
+/// getsockopt into a byte buffer (TCP_INFO, SO_PEERNAME): how many bytes
+/// the kernel wrote, or None when the call failed.
+pub fn getsockopt_bytes(fd: c_int, level: c_int, name: c_int, buf: &mut [u8]) -> Option<usize> {
+    let mut len = socklen_t::try_from(buf.len()).unwrap_or(socklen_t::MAX);
+    // SAFETY: the kernel writes at most `len` bytes into the live buffer.
+    let r = unsafe { libc::syscall(libc::SYS_getsockopt, fd, level, name, buf.as_mut_ptr(), &mut len as *mut socklen_t) };
+    (r == 0).then_some((len as usize).min(buf.len()))
+}
+
+/// An ioctl that reports one int (SIOCOUTQ: bytes not yet acknowledged).
+pub fn ioctl_int(fd: c_int, request: libc::c_ulong) -> Option<c_int> {
+    let mut value: c_int = 0;
+    // SAFETY: the request writes one int into a live c_int.
+    let r = unsafe { libc::syscall(libc::SYS_ioctl, fd, request, &mut value as *mut c_int) };
+    (r == 0).then_some(value)
+}

@@ -287,6 +287,21 @@ fn process_settings(layers: &[Layer], s: &mut Settings, names: &dyn Fn() -> Vec<
     }
 }
 
+/// The shortest user timeout `auto` gives: a live peer that keeps its
+/// receive window closed (a server waiting on a lock: MySQL's
+/// innodb_lock_wait_timeout is 50 s) must survive a minute, because on Linux
+/// TCP_USER_TIMEOUT also ends a connection whose window stays closed that
+/// long.
+pub const AUTO_USER_TIMEOUT_MIN_S: i64 = 60;
+
+/// `SOCKFIX_USER_TIMEOUT=auto`: what keepalive alone would take to drop a
+/// dead peer (keepidle + keepintvl × keepcnt), but never less than
+/// AUTO_USER_TIMEOUT_MIN_S, in milliseconds.
+pub fn auto_user_timeout_ms(c: &Conn) -> c_int {
+    let keepalive_s = c.keepidle_s as i64 + c.keepintvl_s as i64 * c.keepcnt as i64;
+    (keepalive_s.max(AUTO_USER_TIMEOUT_MIN_S) * 1000).min(c_int::MAX as i64) as c_int
+}
+
 /// The connection settings found in `layers`, over `base`.
 fn conn_settings(layers: &[Layer], base: &Conn, warn: &mut Warn) -> Conn {
     let d = base;
@@ -314,9 +329,7 @@ fn conn_settings(layers: &[Layer], base: &Conn, warn: &mut Warn) -> Conn {
     }
     if let Some(f) = find(layers, "SOCKFIX_USER_TIMEOUT", None) {
         c.user_timeout_ms = if f.text.trim().eq_ignore_ascii_case("auto") {
-            // What keepalive alone would take to drop a dead peer.
-            let secs = c.keepidle_s as i64 + c.keepintvl_s as i64 * c.keepcnt as i64;
-            Some((secs * 1000).min(c_int::MAX as i64) as c_int)
+            Some(auto_user_timeout_ms(&c))
         } else {
             match optional_duration(f.text, c_int::MAX as u64) {
                 Ok(ms) => ms.map(|ms| ms as c_int),

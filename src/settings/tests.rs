@@ -100,8 +100,18 @@ fn user_timeout_values() {
     assert_eq!(ut("0"), None);
     assert_eq!(ut("auto"), Some((15 + 15 * 9) * 1000));
     assert_eq!(ut("1000h"), None);
-    let env = layer("environment", &[("SOCKFIX_USER_TIMEOUT", "AUTO"), ("KEEPIDLE", "5"), ("KEEPINTVL", "2"), ("KEEPCNT", "3")]);
-    assert_eq!(build_from(&[env]).0.conn.user_timeout_ms, Some(11_000));
+    // auto is never under a minute: a live peer that stops reading (a lock
+    // wait) for up to 60 s must survive it.
+    let auto = |idle: &str, intvl: &str, cnt: &str| {
+        let env = [("SOCKFIX_USER_TIMEOUT", "AUTO"), ("KEEPIDLE", idle), ("KEEPINTVL", intvl), ("KEEPCNT", cnt)];
+        build_from(&[layer("environment", &env)]).0.conn.user_timeout_ms
+    };
+    assert_eq!(auto("5", "2", "3"), Some(60_000));
+    assert_eq!(auto("1", "1", "2"), Some(60_000));
+    assert_eq!(auto("7", "1", "3"), Some(60_000));
+    assert_eq!(auto("30", "10", "3"), Some(60_000));
+    assert_eq!(auto("30", "10", "4"), Some(70_000));
+    assert_eq!(auto("2h", "75", "9"), Some((7200 + 75 * 9) * 1000));
 }
 
 #[test]
