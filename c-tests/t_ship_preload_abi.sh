@@ -16,7 +16,8 @@
 #       sockfix uses): enable succeeds without the option; the 32-bit program
 #       has nothing on stderr, the i386 library mapped and keepalive on its
 #       connection; a 64-bit program likewise with its own; status says both
-#       ABIs are covered, exit 0; disable removes the file.
+#       ABIs are covered, exit 0; disable removes the file. A 32-bit
+#       library others may write is refused, even with --allow-missing-abi.
 # Skips only without gcc -m32 (gcc-multilib) or a 32-bit library
 # (CT_LIB32; cases (a) and (b) run before that skip).
 source "$CT_ROOT/c-tests/lib.sh"
@@ -106,7 +107,13 @@ if [ -z "$LIB32" ]; then
     echo "skip: cases (a) and (b) passed; no 32-bit library for case (c): $LIB32_WHY"
     exit 77
 fi
-install -o root -g root -m 0644 "$LIB32" "$DIR32/libsockfix.so" || fail "install the 32-bit library"
+install -o root -g root -m 0666 "$LIB32" "$DIR32/libsockfix.so" || fail "install the 32-bit library"
+# One that anybody may replace would run inside every 32-bit setuid program:
+# refused, even with --allow-missing-abi.
+out=$(sfx preload enable --allow-missing-abi 2>&1) && fail "a world-writable 32-bit library was enabled: $out"
+[ -e $F ] && fail "the refused enable wrote $F"
+grep -q "refusing.*$DIR32/libsockfix.so" <<<"$out" || fail "no clear refusal of the world-writable 32-bit library: $out"
+chmod 0644 "$DIR32/libsockfix.so"
 out=$(sfx preload enable 2>&1) || fail "enable with the 32-bit library installed failed: $out"
 note "enable: $out"
 [ "$(cat $F)" = '/usr/$LIB/libsockfix.so' ] || fail "$F holds '$(cat $F)'"
