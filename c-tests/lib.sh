@@ -1,5 +1,7 @@
 # Helpers sourced by every c-tests/t_*.sh. The harness (scripts/test) sets:
 #   CT_LIB       absolute path of the built libsockfix.so
+#   CT_LIB32     the library built for i386 (32-bit programs on x86_64), or
+#                empty when it could not be built: CT_LIB32_WHY says why
 #   CT_BIN       directory holding the compiled c-tests/*.c programs
 #   CT_TMP       a private temporary directory, removed after the test
 #   CT_ROOT      the project root
