@@ -1,5 +1,5 @@
 //! The effective settings as text, with where each value came from: what
-//! `sockfix config` prints (through the sockfix-settings binary).
+//! `sockfix config` prints.
 
 use super::values;
 use super::{find, on_off, shown_ms, Conn, Layer, LogTarget, Settings, LEGACY_KEYS};

@@ -27,7 +27,7 @@ pub struct Gathered {
     pub layers: Vec<Layer>,
     pub sections: Vec<Section>,
     pub warnings: Vec<String>,
-    #[allow(dead_code)] // read by sockfix-settings
+    #[allow(dead_code)] // read by the sockfix command
     pub secure: bool,
 }
 
@@ -114,7 +114,7 @@ fn error_text(e: i32) -> String {
 /// The config file's text. In secure execution only a file owned by root and
 /// writable by nobody else is trusted. A missing default file is normal; a
 /// file that was asked for and cannot be read is reported.
-fn read_config(path: &str, secure: bool, explicit: bool, warnings: &mut Vec<String>) -> Option<String> {
+pub fn read_config(path: &str, secure: bool, explicit: bool, warnings: &mut Vec<String>) -> Option<String> {
     let cpath = CString::new(path).ok()?;
     let fd = sys::open(&cpath, libc::O_RDONLY | libc::O_CLOEXEC, 0);
     if fd < 0 {

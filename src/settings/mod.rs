@@ -12,7 +12,7 @@
 //! copy of the global `Conn` with the section's keys applied, made here once,
 //! so a connect only has to pick one.
 
-/// For `sockfix config` (the sockfix-settings binary); unused in the library.
+/// For `sockfix config`; unused in the library.
 #[allow(dead_code)]
 pub mod describe;
 #[cfg(test)]
@@ -29,7 +29,7 @@ use core::net::{IpAddr, SocketAddr};
 use libc::c_int;
 
 #[allow(unused_imports)]
-pub use load::{gather, load, Gathered};
+pub use load::{gather, load, parse_config, read_config, Gathered};
 
 pub const DEFAULT_CONFIG: &str = "/etc/sockfix.conf";
 const DEFAULT_PASS: &str = "INT,TERM,QUIT,ALRM";
