@@ -5,8 +5,9 @@
 //! Map: `cli` the command line (clap); `options` the setting options;
 //! `settings`, `matching`, `sockaddr`, `sys` the library's own modules,
 //! compiled in from ../src (the same source files: one parser); `library`
-//! where the library is; one module per subcommand: `run`, `config`,
-//! `status`, `preload`, `systemd`, `audit`.
+//! where the library is; `check` the settings a program would get, judged
+//! by the library's parser; one module per subcommand: `run`, `config`,
+//! `status`, `preload`, `systemd`, `audit`, `completions`.
 
 extern crate alloc;
 
@@ -24,7 +25,9 @@ mod sockaddr;
 mod sys;
 
 mod audit;
+mod check;
 mod cli;
+mod completions;
 mod config;
 mod library;
 mod options;

@@ -7,6 +7,7 @@ use clap::Args;
 /// The setting options: each sets the SOCKFIX_ variable named after it.
 /// Shared by running a command, `config` and `systemd`.
 #[derive(Args, Debug, Default, Clone)]
+#[command(next_help_heading = "Settings")]
 pub struct SettingArgs {
     /// Keepalive timers and probe count, e.g. 7,1,3 (a field may be empty); or on / off
     #[arg(long, value_name = "IDLE,INTVL,CNT")]
@@ -120,7 +121,10 @@ impl SettingArgs {
         }
         for kv in &self.set {
             let (k, v) = kv.split_once('=').ok_or_else(|| format!("--set {kv}: expected KEY=VALUE (e.g. --set KEEPIDLE=30s)"))?;
-            if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || k.starts_with(|c: char| c.is_ascii_digit()) {
+            if k.is_empty()
+                || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                || k.starts_with(|c: char| c.is_ascii_digit())
+            {
                 return Err(format!("--set {kv}: bad key '{k}'"));
             }
             let k = k.to_ascii_uppercase();
