@@ -2,7 +2,7 @@
 #   - dpkg-buildpackage -us -uc -b on a copy of the source tree builds
 #     libsockfix and sockfix; lintian reports no error and no warning;
 #   - they install (dpkg -i) without touching /etc/ld.so.preload; the
-#     installed sockfix finds the installed library and sockfix-settings:
+#     installed sockfix finds the installed library and its config file:
 #     a probe's connection and a real mariadb client get the keepalive asked
 #     for; the man pages are found and render without warnings;
 #   - in a private mount namespace (a copy of /etc over /etc): the installed
@@ -65,7 +65,8 @@ t=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null)
 list=$(dpkg-deb -c "$LIBDEB") || fail "dpkg-deb -c $LIBDEB"
 grep -q "\./usr/lib/$t/libsockfix\.so\$" <<<"$list" || fail "libsockfix has no /usr/lib/$t/libsockfix.so"
 list=$(dpkg-deb -c "$CMDDEB") || fail "dpkg-deb -c $CMDDEB"
-for f in ./usr/bin/sockfix ./usr/libexec/sockfix/sockfix-settings ./etc/sockfix.conf \
+for f in ./usr/bin/sockfix ./etc/sockfix.conf \
+    ./usr/share/bash-completion/completions/sockfix ./usr/share/zsh/vendor-completions/_sockfix \
     ./usr/share/man/man1/sockfix.1.gz ./usr/share/man/man5/sockfix.conf.5.gz ./usr/share/man/man7/libsockfix.7.gz \
     ./usr/share/doc/sockfix/copyright ./usr/share/doc/sockfix/examples/sockfix.conf; do
     grep -q " $f\$" <<<"$list" || fail "sockfix has no $f"
