@@ -238,5 +238,17 @@ grep -Eq "^$sp +sleep +LD_PRELOAD .*SOCKFIX_KEEPIDLE=9" <<<"$OUT" || fail "statu
 kill $sp; wait $sp 2>/dev/null
 OUT=$("$SFX" status 2>&1)
 grep -Eq "^$sp " <<<"$OUT" && fail "status lists a process that exited: $OUT"
+# In a PID namespace of its own (its own /proc), nothing has the library:
+# exit 1, and it says so.
+if unshare -pf --mount-proc true 2>/dev/null; then
+    OUT=$(unshare -pf --mount-proc "$SFX" status 2>&1); RC=$?
+    [ $RC = 1 ] || fail "status with no process that has the library: exit $RC, want 1: $OUT"
+    grep -Eqx "no (running process|process of yours) has libsockfix.so loaded.*" <<<"$OUT" || fail "status with none: $OUT"
+    OUT=$(unshare -pf --mount-proc sh -c '"$1" --keepalive 5 -- sleep 10 & i=0
+        while [ $i -lt 50 ] && ! grep -q libsockfix /proc/$!/maps 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+        "$1" status; echo "rc=$?"; kill $!' _ "$SFX" 2>&1)
+    grep -Eq "^[0-9]+ +sleep +LD_PRELOAD +.*SOCKFIX_KEEPALIVE=on SOCKFIX_KEEPIDLE=5" <<<"$OUT" && grep -qx "rc=0" <<<"$OUT" ||
+        fail "status in a PID namespace: $OUT"
+fi
 note "ok: sockfix status"
 exit 0
