@@ -58,10 +58,10 @@ pub struct Judged {
     pub layers: Vec<Layer>,
     pub settings: Settings,
     pub problems: Vec<Problem>,
-    /// The config file read (or looked for), and who chose it: "command
-    /// line", "environment", or "default".
+    /// The config file read (or looked for), and who named it (COMMAND_LINE
+    /// or ENVIRONMENT, through SOCKFIX_CONFIG); None: the default file.
     pub config_path: String,
-    pub config_chosen_by: &'static str,
+    pub config_named_by: Option<&'static str>,
     /// Whether the config file was there and read.
     pub config_read: bool,
 }
@@ -83,15 +83,15 @@ pub fn judge(options: &[(String, String)]) -> Judged {
 /// `judge` on given layers (unit tests give their own environment).
 fn judge_layers(options: Layer, environment: Layer) -> Judged {
     let last_config = |l: &Layer| l.pairs.iter().rev().find(|(k, _)| k == "SOCKFIX_CONFIG").map(|(_, v)| v.clone());
-    let (config_path, config_chosen_by) = match (last_config(&options), last_config(&environment)) {
-        (Some(p), _) => (p, COMMAND_LINE),
-        (None, Some(p)) => (p, ENVIRONMENT),
-        (None, None) => (DEFAULT_CONFIG.to_string(), "default"),
+    let (config_path, config_named_by) = match (last_config(&options), last_config(&environment)) {
+        (Some(p), _) => (p, Some(COMMAND_LINE)),
+        (None, Some(p)) => (p, Some(ENVIRONMENT)),
+        (None, None) => (DEFAULT_CONFIG.to_string(), None),
     };
     let mut warnings = Vec::new();
     // The library's own reading (not secure execution: sockfix is never
     // setuid); a named file that cannot be read is reported, as the library does.
-    let text = settings::read_config(&config_path, false, config_chosen_by != "default", &mut warnings);
+    let text = settings::read_config(&config_path, false, config_named_by.is_some(), &mut warnings);
     let mut sections: Vec<Section> = Vec::new();
     let mut layers = vec![options, environment];
     let config_read = text.is_some();
@@ -102,8 +102,8 @@ fn judge_layers(options: Layer, environment: Layer) -> Judged {
     }
     // Program scope (SOCKFIX_PROGRAMS) is decided inside each program.
     let settings = settings::build(&layers, &sections, &Vec::new, &mut warnings);
-    let problems = warnings.iter().map(|w| read_warning(w, &layers, &sections, &config_path, config_chosen_by)).collect();
-    Judged { layers, settings, problems, config_path, config_chosen_by, config_read }
+    let problems = warnings.iter().map(|w| read_warning(w, &layers, &sections, &config_path, config_named_by)).collect();
+    Judged { layers, settings, problems, config_path, config_named_by, config_read }
 }
 
 /// "config file PATH", or "config file PATH, line N" for the library's
@@ -126,7 +126,7 @@ fn origin(source: &str, config_path: &str) -> String {
 /// every KEY=VALUE and SOURCE is known here (the layers were built here), so
 /// the longest known beginning that matches is the right one. A line of
 /// another shape is kept whole as WHY.
-fn read_warning(w: &str, layers: &[Layer], sections: &[Section], config_path: &str, chosen_by: &str) -> Problem {
+fn read_warning(w: &str, layers: &[Layer], sections: &[Section], config_path: &str, named_by: Option<&str>) -> Problem {
     // (beginning, key, subject, origin, what WHY is about)
     let mut starts: Vec<(String, Option<String>, String, String, &str)> = Vec::new();
     let section_layers = sections.iter().map(|s| &s.keys);
@@ -141,9 +141,9 @@ fn read_warning(w: &str, layers: &[Layer], sections: &[Section], config_path: &s
         starts.push((format!("{subject} ({}): ", s.keys.source), None, subject, origin(&s.keys.source, config_path), ""));
     }
     // The file itself: say who named it.
-    let (subject, file_origin, about) = match chosen_by {
-        "default" => (String::new(), format!("config file {config_path}"), ""),
-        by => (format!("SOCKFIX_CONFIG={config_path}"), by.to_string(), "cannot read the config file: "),
+    let (subject, file_origin, about) = match named_by {
+        None => (String::new(), format!("config file {config_path}"), ""),
+        Some(by) => (format!("SOCKFIX_CONFIG={config_path}"), by.to_string(), "cannot read the config file: "),
     };
     starts.push((format!("config file {config_path}: "), None, subject, file_origin, about));
     let best = starts.into_iter().filter(|(b, ..)| w.starts_with(b.as_str())).max_by_key(|(b, ..)| b.len());

@@ -44,14 +44,14 @@ pub fn run(args: ConfigArgs, _library: Option<&Path>) -> ExitCode {
 /// description, KEY=VALUE padded to one column, then `# SOURCE`; where the
 /// value given was refused, `# KEY=VALUE (ORIGIN) refused: WHY; using USED`.
 fn lines(j: &Judged) -> Vec<String> {
-    let file = match (j.config_chosen_by, j.config_read) {
-        ("default", true) => format!("# config file: {} (the default)", j.config_path),
-        ("default", false) if Path::new(&j.config_path).exists() => {
+    let file = match (j.config_named_by, j.config_read) {
+        (None, true) => format!("# config file: {} (the default)", j.config_path),
+        (None, false) if Path::new(&j.config_path).exists() => {
             format!("# config file: none ({} cannot be read)", j.config_path)
         }
-        ("default", false) => format!("# config file: none ({} does not exist)", j.config_path),
-        (by, true) => format!("# config file: {} (from the {by}, SOCKFIX_CONFIG)", j.config_path),
-        (by, false) => format!("# config file: none ({} from the {by} cannot be read)", j.config_path),
+        (None, false) => format!("# config file: none ({} does not exist)", j.config_path),
+        (Some(by), true) => format!("# config file: {} (from the {by}, SOCKFIX_CONFIG)", j.config_path),
+        (Some(by), false) => format!("# config file: none ({} from the {by} cannot be read)", j.config_path),
     };
     let described = describe::describe(&j.layers, &j.settings);
     let width = described.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
