@@ -40,6 +40,15 @@ pub struct Problem {
 }
 
 impl Problem {
+    /// `what()`, then what the library would do about it (`; using 15s`).
+    pub fn with_outcome(&self) -> String {
+        if self.outcome.is_empty() {
+            self.what()
+        } else {
+            format!("{}; {}", self.what(), self.outcome)
+        }
+    }
+
     /// `SUBJECT (ORIGIN): WHY`, without what the library would do about it.
     pub fn what(&self) -> String {
         if self.origin.is_empty() {

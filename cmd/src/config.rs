@@ -31,7 +31,7 @@ pub fn run(args: ConfigArgs, _library: Option<&Path>) -> ExitCode {
     // Every problem on stderr too: an unknown key or a bad line of the
     // file has no line of its own above.
     for p in &judged.problems {
-        eprintln!("sockfix config: {}; {}", p.what(), p.outcome);
+        eprintln!("sockfix config: {}", p.with_outcome());
     }
     if judged.problems.is_empty() {
         ExitCode::SUCCESS
@@ -65,6 +65,7 @@ fn lines(j: &Judged) -> Vec<String> {
         let key = line.split('=').next().unwrap_or_default();
         let refused = j.problems.iter().find(|p| p.key.as_deref().is_some_and(|k| same_key(k, key)) && is_global(&p.origin));
         let comment = match refused {
+            Some(p) if p.outcome.is_empty() => format!("{} ({}) refused: {}", p.subject, p.origin, p.why),
             Some(p) => format!("{} ({}) refused: {}; {}", p.subject, p.origin, p.why, p.outcome),
             None => source.clone(),
         };
