@@ -1,6 +1,8 @@
-/* Shared helpers for the intr_*.c EINTR tests (seed 002).
+/* Shared helpers for the intr_*.c EINTR tests (the story of SIGWINCH and logrotate's SIGHUP
+ * during a blocking read).
  *
- * Every program here behaves like the MySQL client of seed 002: it installs
+ * Every program here behaves like the MySQL client whose blocking read a SIGWINCH or
+ * logrotate's SIGHUP turns into "2013 Lost connection": it installs
  * signal handlers WITHOUT SA_RESTART and treats EINTR from a blocking socket
  * call as fatal.  A "storm" child sends signals to the program at a fixed
  * interval while it blocks.

@@ -13,7 +13,7 @@
  *   result=eintr soon after T   the signal interrupted the call (passes)
  *   result=ok    after >= D     the call was resumed and the data arrived
  *
- * Like the MySQL client of seed 002, the handler is installed without
+ * Like the MySQL client of the SIGWINCH story, the handler is installed without
  * SA_RESTART and EINTR is fatal.  The handler records the siginfo it saw.
  * Every helper thread blocks every signal, so a process-directed signal can
  * only land on the blocked (main) thread.
@@ -735,7 +735,7 @@ int main(int argc, char **argv)
     printf("pid=%d call=%s origin=%s sig=%s T=%ld D=%ld\n", (int)self_pid, call->name, origin->name, sig_str(sig),
            T, D);
 
-    /* The handler of seed 002: SA_SIGINFO (to report the origin), no
+    /* The MySQL client's kind of handler: SA_SIGINFO (to report the origin), no
      * SA_RESTART.  Installed before anything can send the signal. */
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);

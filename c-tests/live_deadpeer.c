@@ -1,4 +1,4 @@
-// live_deadpeer: the two halves of seed 004 (a database server vanishes
+// live_deadpeer: the two halves of the failover story (a database server vanishes
 // without a RST while its client waits for an answer). Used by
 // c-tests/t_live_deadpeer.sh.
 //

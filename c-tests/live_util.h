@@ -165,7 +165,7 @@ static inline const char *live_opts(int fd, char *buf, size_t n) {
 
 // write() all of buf, retrying only on short writes; EINTR is reported to the
 // caller as a failure (the programs under test treat it as fatal, like the
-// MySQL client of seed 002). Returns 0, or -1 with errno set.
+// MySQL client of the SIGWINCH story). Returns 0, or -1 with errno set.
 static inline int live_write_all(int fd, const void *buf, size_t n) {
     const char *p = buf;
     while (n > 0) {

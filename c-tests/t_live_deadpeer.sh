@@ -1,4 +1,4 @@
-# Seed 004, live: a database server vanishes during a long query (a failover
+# Live: a database server vanishes during a long query (a failover
 # without RST, simulated by dropping every packet of the connection with
 # nftables in the server's network namespace). The client, blocked in read(),
 # must get ETIMEDOUT within idle + intvl*cnt + 1 s thanks to sockfix's
