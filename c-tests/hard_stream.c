@@ -19,7 +19,7 @@
 //         stream K sha256=HEX bytes=N eintr=E signals=S method=M
 //       then "total bytes=N eintr=E signals=S ms=T".
 //       An EINTR from a read is retried and counted; with --eintr-fatal it
-//       ends that stream as a failure (the application of seed 002 treats
+//       ends that stream as a failure (the MySQL client of the SIGWINCH story treats
 //       it as fatal). Exit 0 if every stream got exactly BYTES bytes then
 //       EOF, the storm delivered signals, and (with --eintr-fatal) no EINTR
 //       was seen; 1 otherwise (reasons as "FAIL: ..."); 2 on setup errors.

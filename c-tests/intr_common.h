@@ -1,6 +1,8 @@
-/* Shared helpers for the intr_*.c EINTR tests (seed 002).
+/* Shared helpers for the intr_*.c EINTR tests (the story of SIGWINCH and logrotate's SIGHUP
+ * during a blocking read).
  *
- * Every program here behaves like the MySQL client of seed 002: it installs
+ * Every program here behaves like the MySQL client whose blocking read a SIGWINCH or
+ * logrotate's SIGHUP turns into "2013 Lost connection": it installs
  * signal handlers WITHOUT SA_RESTART and treats EINTR from a blocking socket
  * call as fatal.  A "storm" child sends signals to the program at a fixed
  * interval while it blocks.
@@ -542,6 +544,43 @@ U pid_t writer_start(int wfd, int rfd, long delay_ms, int chunks, long gap_ms, s
         if (n < 0 && errno != EINTR)
             pause();
     }
+}
+
+/* The peer of a writer: reads until EOF (pausing pace_ms after each read, so
+ * that signals land mid-transfer many times), checking every byte of the
+ * counter pattern; 0 when all `total` bytes came in order, else 1 (said on
+ * stdout). */
+U int pat_read_all(int fd, long pace_ms, size_t total)
+{
+    unsigned char buf[65536];
+    uint64_t off = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            printf("peer: read error %s after %llu bytes\n", strerror(errno), (unsigned long long)off);
+            return 1;
+        }
+        if (n == 0)
+            break;
+        long bad = pat_check(buf, off, (size_t)n);
+        if (bad >= 0) {
+            printf("peer: CORRUPTED stream at byte %llu (got 0x%02x, want 0x%02x)\n",
+                   (unsigned long long)(off + (uint64_t)bad), buf[bad], pat_byte(off + (uint64_t)bad));
+            return 1;
+        }
+        off += (uint64_t)n;
+        /* Read slowly, so that the storm lands mid-transfer many times. */
+        if (pace_ms)
+            sleep_ms(pace_ms);
+    }
+    if (off != total) {
+        printf("peer: got %llu bytes, expected %zu\n", (unsigned long long)off, total);
+        return 1;
+    }
+    printf("peer: all %llu bytes received in order\n", (unsigned long long)off);
+    return 0;
 }
 
 #endif

@@ -1,5 +1,5 @@
 // cflags: -O2 -g -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2
-/* Seed 002 in a fortified binary: with -D_FORTIFY_SOURCE=2, a read into a
+/* The SIGWINCH story in a fortified binary: with -D_FORTIFY_SOURCE=2, a read into a
  * stack buffer of known size with a length the compiler cannot prove safe is
  * compiled to __read_chk / __recv_chk / __recvfrom_chk (and poll on a fixed
  * array to __poll_chk / __ppoll_chk), not to read/recv/recvfrom/poll.  An

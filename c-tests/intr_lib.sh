@@ -1,4 +1,4 @@
-# Helpers for the t_intr_*.sh tests (EINTR resumption, seed 002).
+# Helpers for the t_intr_*.sh tests (EINTR resumption: SIGWINCH and SIGHUP during a blocking read).
 # Source after lib.sh:   source "$CT_ROOT/c-tests/intr_lib.sh"
 #
 # The C programs (intr_*.c) print "result=<ok|eintr|eagain|timeout|eof|error>

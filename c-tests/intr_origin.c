@@ -13,7 +13,7 @@
  *   result=eintr soon after T   the signal interrupted the call (passes)
  *   result=ok    after >= D     the call was resumed and the data arrived
  *
- * Like the MySQL client of seed 002, the handler is installed without
+ * Like the MySQL client of the SIGWINCH story, the handler is installed without
  * SA_RESTART and EINTR is fatal.  The handler records the siginfo it saw.
  * Every helper thread blocks every signal, so a process-directed signal can
  * only land on the blocked (main) thread.
@@ -448,32 +448,6 @@ static void peer_reader(struct call_state *c)
     close(c->peer_fd);
 }
 
-/* The peer of `write`: reads nothing until D, then everything until EOF,
- * checking the counter pattern. */
-static int drain(int fd, size_t total)
-{
-    sleep_until(D);
-    unsigned char buf[65536];
-    uint64_t off = 0;
-    for (;;) {
-        ssize_t n = read(fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        if (pat_check(buf, off, (size_t)n) >= 0) {
-            printf("peer: stream corrupted near byte %llu\n", (unsigned long long)off);
-            return 1;
-        }
-        off += (uint64_t)n;
-    }
-    if (off != total) {
-        printf("peer: got %llu bytes, expected %zu\n", (unsigned long long)off, total);
-        return 1;
-    }
-    return 0;
-}
-
 /* write: small buffers, filled without blocking (until a round adds
  * nothing: loopback moves data on to the peer's receive buffer for a
  * moment); the blocking write that follows waits for the peer's drain. */
@@ -515,7 +489,8 @@ static void peer_writer(struct call_state *c)
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         alarm(60);
         close(c->fd);
-        _exit(drain(c->peer_fd, c->write_total));
+        sleep_until(D); /* the peer reads nothing until D */
+        _exit(pat_read_all(c->peer_fd, 0, c->write_total));
     }
     close(c->peer_fd);
 }
@@ -735,7 +710,7 @@ int main(int argc, char **argv)
     printf("pid=%d call=%s origin=%s sig=%s T=%ld D=%ld\n", (int)self_pid, call->name, origin->name, sig_str(sig),
            T, D);
 
-    /* The handler of seed 002: SA_SIGINFO (to report the origin), no
+    /* The MySQL client's kind of handler: SA_SIGINFO (to report the origin), no
      * SA_RESTART.  Installed before anything can send the signal. */
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);

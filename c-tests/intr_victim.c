@@ -1,4 +1,4 @@
-/* The seed-002 victim: a client blocked in a socket read while signals rain.
+/* The victim of the SIGWINCH story: a client blocked in a socket read while signals rain.
  *
  * It installs handlers for the storm signals WITHOUT SA_RESTART (like the
  * MySQL client library), connects (see make_pair kinds in intr_common.h),

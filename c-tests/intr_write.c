@@ -19,40 +19,6 @@
 #include "intr_common.h"
 #include <sys/uio.h>
 
-static int peer_read(int fd, long delay, long pace_ms, size_t total)
-{
-    sleep_ms(delay);
-    unsigned char buf[65536];
-    uint64_t off = 0;
-    for (;;) {
-        ssize_t n = read(fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            printf("peer: read error %s after %llu bytes\n", strerror(errno), (unsigned long long)off);
-            return 1;
-        }
-        if (n == 0)
-            break;
-        long bad = pat_check(buf, off, (size_t)n);
-        if (bad >= 0) {
-            printf("peer: CORRUPTED stream at byte %llu (got 0x%02x, want 0x%02x)\n",
-                   (unsigned long long)(off + (uint64_t)bad), buf[bad], pat_byte(off + (uint64_t)bad));
-            return 1;
-        }
-        off += (uint64_t)n;
-        /* Read slowly, so that the storm lands mid-transfer many times. */
-        if (pace_ms)
-            sleep_ms(pace_ms);
-    }
-    if (off != total) {
-        printf("peer: got %llu bytes, expected %zu\n", (unsigned long long)off, total);
-        return 1;
-    }
-    printf("peer: all %llu bytes received in order\n", (unsigned long long)off);
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     const char *mode = "write", *kind = "tcp4", *storm = "WINCH,HUP";
@@ -117,7 +83,8 @@ int main(int argc, char **argv)
         signal(SIGALRM, SIG_DFL);
         alarm(60);
         close(fd);
-        _exit(peer_read(peerfd, delay, pace, total));
+        sleep_ms(delay);
+        _exit(pat_read_all(peerfd, pace, total));
     }
     close(peerfd);
 

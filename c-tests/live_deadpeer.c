@@ -1,4 +1,4 @@
-// live_deadpeer: the two halves of seed 004 (a database server vanishes
+// live_deadpeer: the two halves of the failover story (a database server vanishes
 // without a RST while its client waits for an answer). Used by
 // c-tests/t_live_deadpeer.sh.
 //
@@ -72,11 +72,6 @@ static int server(const char *addr, int port) {
     return 0;
 }
 
-static int exists(const char *path) {
-    struct stat st;
-    return stat(path, &st) == 0;
-}
-
 static int client(const char *addr, int port, const char *ready, const char *go, const char *mode) {
     int wr = !strcmp(mode, "write");
     if (!wr && strcmp(mode, "read")) {
@@ -90,34 +85,9 @@ static int client(const char *addr, int port, const char *ready, const char *go,
     printf("opts %s\n", live_opts(fd, opts, sizeof opts));
     fflush(stdout);
 
-    static const char req[] = "SELECT sleep(3600);\n";
-    if (live_write_all(fd, req, sizeof req - 1) < 0) live_die("write request");
-    // Wait until the request is acknowledged: then nothing is in flight when
-    // the traffic is dropped, and only keepalive (or a later write) can notice.
-    long limit = live_now_ms() + 5000;
-    for (;;) {
-        struct tcp_info ti;
-        socklen_t l = sizeof ti;
-        if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &l) < 0) live_die("TCP_INFO");
-        if (ti.tcpi_unacked == 0) break;
-        if (live_now_ms() > limit) {
-            fprintf(stderr, "live_deadpeer: request never acknowledged\n");
-            return 2;
-        }
-        live_sleep_ms(5);
-    }
-    int rfd = open(ready, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-    if (rfd < 0) live_die("create %s", ready);
-    close(rfd);
-
-    limit = live_now_ms() + 20000;
-    while (!exists(go)) {
-        if (live_now_ms() > limit) {
-            fprintf(stderr, "live_deadpeer: %s never appeared\n", go);
-            return 2;
-        }
-        live_sleep_ms(5);
-    }
+    // Nothing in flight when the traffic is dropped: only keepalive (or a
+    // later write) can notice.
+    if (live_send_acked(fd, "SELECT sleep(3600);\n") < 0 || live_handshake(ready, go) < 0) return 2;
     long t0 = live_now_ms();
     if (wr) {
         static const char req2[] = "SELECT 1;\n";

@@ -33,3 +33,36 @@ live_timed() {
     rc=$?
     ms=$(( ($(date +%s%N) - start) / 1000000 ))
 }
+
+# live_two_hosts PREFIX: two network namespaces of this test, NSA (client,
+# 192.0.2.1) and NSB (server, 192.0.2.2), TEST-NET-1 on a veth pair, loopback
+# up in both; removed on exit whatever happens (the EXIT trap also stops
+# what the test tracked). Skips when namespaces cannot be made here.
+live_two_hosts() {
+    NSA=$1-a-$$
+    NSB=$1-b-$$
+    trap 'cleanup_pids; live_remove_hosts' EXIT
+    trap 'exit 1' INT TERM HUP
+    ip netns add "$NSA" 2>"$CT_TMP/ns.err" || skip "cannot create a network namespace: $(head -n1 "$CT_TMP/ns.err")"
+    ip netns add "$NSB" || fail "ip netns add $NSB"
+    ip -n "$NSA" link add veth0 type veth peer name veth0 netns "$NSB" || fail "cannot create the veth pair"
+    ip -n "$NSA" addr add 192.0.2.1/24 dev veth0 || fail "address in $NSA"
+    ip -n "$NSB" addr add 192.0.2.2/24 dev veth0 || fail "address in $NSB"
+    local ns
+    for ns in "$NSA" "$NSB"; do
+        ip -n "$ns" link set lo up && ip -n "$ns" link set veth0 up || fail "link up in $ns"
+    done
+}
+
+live_remove_hosts() {
+    local ns i
+    for ns in "$NSA" "$NSB"; do
+        for i in 1 2 3 4 5; do
+            [ -e "/run/netns/$ns" ] || break
+            ip netns del "$ns" 2>>"$CT_TMP/cleanup.err" && break
+            sleep 0.2
+        done
+        [ -e "/run/netns/$ns" ] && echo "WARNING: could not remove network namespace $ns: $(tail -n 1 "$CT_TMP/cleanup.err")"
+    done
+    return 0
+}

@@ -16,7 +16,7 @@
 // corrupt data, 5 on another error).
 //
 // The application treats EINTR on a socket call as fatal for that connection
-// (like the MySQL client of seed 002): it counts it and moves on.
+// (like the MySQL client of the SIGWINCH story): it counts it and moves on.
 // Exit status 0 when every echo that was not cut by EINTR came back intact, no
 // other error happened, the storm really delivered signals, and, with
 // --expect-clean, no EINTR was seen at all. 1 otherwise (reasons on stdout as

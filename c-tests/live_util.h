@@ -17,7 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -165,7 +167,7 @@ static inline const char *live_opts(int fd, char *buf, size_t n) {
 
 // write() all of buf, retrying only on short writes; EINTR is reported to the
 // caller as a failure (the programs under test treat it as fatal, like the
-// MySQL client of seed 002). Returns 0, or -1 with errno set.
+// MySQL client of the SIGWINCH story). Returns 0, or -1 with errno set.
 static inline int live_write_all(int fd, const void *buf, size_t n) {
     const char *p = buf;
     while (n > 0) {
@@ -208,6 +210,45 @@ static inline pid_t live_winch_storm(long max_ms, int wake_fd) {
         _exit(0);
     }
     return storm;
+}
+
+// live_send_acked: write `req` on a TCP connection and wait (at most 5 s)
+// until the peer has acknowledged it: then nothing is in flight when a test
+// drops the traffic, and only keepalive (or a later write) can notice.
+// 0, or -1 (with a line on stderr) when it was never acknowledged.
+static inline int live_send_acked(int fd, const char *req) {
+    if (live_write_all(fd, req, strlen(req)) < 0) live_die("write request");
+    long limit = live_now_ms() + 5000;
+    for (;;) {
+        struct tcp_info ti;
+        socklen_t l = sizeof ti;
+        if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &l) < 0) live_die("TCP_INFO");
+        if (ti.tcpi_unacked == 0) return 0;
+        if (live_now_ms() > limit) {
+            fprintf(stderr, "the request was never acknowledged\n");
+            return -1;
+        }
+        live_sleep_ms(5);
+    }
+}
+
+// live_handshake: tell the test this side is ready (create `ready`), then
+// wait (at most 20 s) for its go (the file `go` exists). 0, or -1 (with a
+// line on stderr) when the go never came.
+static inline int live_handshake(const char *ready, const char *go) {
+    int rfd = open(ready, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (rfd < 0) live_die("create %s", ready);
+    close(rfd);
+    long limit = live_now_ms() + 20000;
+    struct stat st;
+    while (stat(go, &st) != 0) {
+        if (live_now_ms() > limit) {
+            fprintf(stderr, "%s never appeared\n", go);
+            return -1;
+        }
+        live_sleep_ms(5);
+    }
+    return 0;
 }
 
 #endif

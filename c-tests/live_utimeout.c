@@ -82,11 +82,6 @@ static int server(const char *addr, int port, long pause_ms) {
     return 0;
 }
 
-static int exists(const char *path) {
-    struct stat st;
-    return stat(path, &st) == 0;
-}
-
 static unsigned u32at(const unsigned char *p, size_t off, socklen_t len) {
     unsigned v = 0;
     if (off + 4 <= len) memcpy(&v, p + off, 4);
@@ -150,31 +145,7 @@ static int client(const char *addr, int port, const char *ready, const char *go,
         }
         shutdown(fd, SHUT_WR);
     } else {
-        static const char req[] = "SELECT sleep(3600);\n";
-        if (live_write_all(fd, req, sizeof req - 1) < 0) live_die("write request");
-        long limit = live_now_ms() + 5000;
-        for (;;) {
-            struct tcp_info ti;
-            socklen_t l = sizeof ti;
-            if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &l) < 0) live_die("TCP_INFO");
-            if (ti.tcpi_unacked == 0) break;
-            if (live_now_ms() > limit) {
-                fprintf(stderr, "live_utimeout: request never acknowledged\n");
-                return 2;
-            }
-            live_sleep_ms(5);
-        }
-        int rfd = open(ready, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-        if (rfd < 0) live_die("create %s", ready);
-        close(rfd);
-        limit = live_now_ms() + 20000;
-        while (!exists(go)) {
-            if (live_now_ms() > limit) {
-                fprintf(stderr, "live_utimeout: %s never appeared\n", go);
-                return 2;
-            }
-            live_sleep_ms(5);
-        }
+        if (live_send_acked(fd, "SELECT sleep(3600);\n") < 0 || live_handshake(ready, go) < 0) return 2;
         t0 = live_now_ms();
         static const char req2[] = "SELECT 1;\n";
         if (!strcmp(mode, "write") && live_write_all(fd, req2, sizeof req2 - 1) < 0) goto failed;

@@ -23,15 +23,17 @@ PEER_SETTINGS=(SOCKFIX_KEEPIDLE=1 SOCKFIX_KEEPINTVL=1 SOCKFIX_KEEPCNT=2 SOCKFIX_
 # re-runs of single tests below name them with -m alone.)
 PEER_IGNORE=(--ignore '*VSOCK*')
 
-# A python3 that has its own test package (pyenv builds do; Debian's needs
-# libpython3.X-testsuite).
+# A python3 that has its own test suites (pyenv builds do; Debian's python3
+# has test.support but the suites come with libpython3.X-testsuite, which
+# scripts/test installs).
 PEER_PY=
 for _c in python3 /usr/bin/python3; do
     _p=$(command -v "$_c" 2>/dev/null) || continue
-    if "$_p" -c 'import test.libregrtest, test.support' 2>/dev/null; then PEER_PY=$_p; break; fi
+    if "$_p" -c 'import test.libregrtest, test.support, test.test_eintr, test.test_signal, test.test_socket, test.test_asyncio' \
+        2>/dev/null; then PEER_PY=$_p; break; fi
 done
 unset _c _p
-[ -n "$PEER_PY" ] || skip "no python3 with its test package (Debian: apt-get install libpython3-testsuite or libpython3.11-testsuite)"
+[ -n "$PEER_PY" ] || skip "no python3 with CPython's own test suites (Debian: apt-get install libpython3.$(/usr/bin/python3 -c 'import sys; print(sys.version_info[1])' 2>/dev/null || echo X)-testsuite)"
 PEER_VER=$("$PEER_PY" -c 'import sys; print(sys.version.split()[0])')
 # walltime exists from CPython 3.11.5 on (Debian 12's 3.11.2 runs those
 # tests without asking).

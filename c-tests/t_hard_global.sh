@@ -52,6 +52,7 @@ SOCKFIX_KEEPIDLE=1
 SOCKFIX_KEEPINTVL=1
 SOCKFIX_KEEPCNT=2
 SOCKFIX_USER_TIMEOUT=auto
+# (auto: 1 + 1 x 2 s, raised to its floor of 60 s)
 SOCKFIX_IDLE_CHECK=1s
 EOF
 chown root:root "$CT_TMP/etc/ld.so.preload" "$CT_TMP/etc/sockfix.conf"
@@ -195,11 +196,11 @@ case $suid_a in *secure=1*) ;; *) skip "the setuid bit is not honoured here (nos
 opts_b=$(grep -A4 '^== setuid probe' "$B" | grep '^! opts')
 note "setuid probe without: $suid_a; with: $suid_b; $opts_b"
 case $suid_b in *secure=1*mapped=1*euid=0*) ;; *) echo "FAIL: setuid probe under the global preload: $suid_b (want secure=1 mapped=1 euid=0)"; bad=1;; esac
-case $opts_b in *"keepalive=1 idle=1 intvl=1 cnt=2 user_timeout=3000"*) ;;
+case $opts_b in *"keepalive=1 idle=1 intvl=1 cnt=2 user_timeout=60000"*) ;;
     *) echo "FAIL: setuid probe: want the root-owned config's settings (idle=1), not the environment's (99, 98, 97): $opts_b"; bad=1;; esac
 [ -e "$SD/evil.log" ] && { echo "FAIL: a setuid program wrote the log file named by the environment"; bad=1; }
 plain_b=$(grep -A3 '^== env -i: probe' "$B" | grep '^! opts')
-case $plain_b in *"keepalive=1 idle=1 intvl=1 cnt=2 user_timeout=3000"*) ;;
+case $plain_b in *"keepalive=1 idle=1 intvl=1 cnt=2 user_timeout=60000"*) ;;
     *) echo "FAIL: a program started with an empty environment did not get the config file's settings: $plain_b"; bad=1;; esac
 [ $bad = 0 ] || { cat "$B"; fail "global install checks failed"; }
 echo "ok: bash, coreutils, python3, curl, setuid and env -i programs unchanged under a global preload"

@@ -7,7 +7,7 @@
 #   - without the library the storm interrupts the reads (EINTR > 0, retried
 #     by the program here) and the data arrive intact: the test is sound;
 #   - with the library the program never sees EINTR (it treats it as fatal,
-#     like the MySQL client of seed 002), the library's log shows the resumed
+#     like the MySQL client of the SIGWINCH story), the library's log shows the resumed
 #     reads, and every stream is byte-identical (sha256 against `sha256sum`
 #     of the same stream generated apart); once with the defaults and a log
 #     file, once with aggressive settings (keepalive 1 s, user timeout,

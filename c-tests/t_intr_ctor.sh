@@ -3,7 +3,7 @@
 # handlers, without SA_RESTART, in its constructor.  The loader runs that
 # constructor before the preloaded library's, so sockfix cannot have wrapped
 # them when they were installed.  A blocking TCP read interrupted by those
-# signals must still be resumed (seed 002), as for handlers installed later.
+# signals must still be resumed (the SIGWINCH story), as for handlers installed later.
 source "$CT_ROOT/c-tests/lib.sh"
 source "$CT_ROOT/c-tests/intr_lib.sh"
 need gcc

@@ -1,4 +1,4 @@
-# Seed 002 in a fortified binary (-D_FORTIFY_SOURCE=2): the reads go through
+# The SIGWINCH story in a fortified binary (-D_FORTIFY_SOURCE=2): the reads go through
 # __read_chk, __recv_chk and __recvfrom_chk, which the library must interpose
 # as well.  Peer answers after 1 s; SIGWINCH+SIGHUP every 50 ms, handlers
 # without SA_RESTART.  Without sockfix: EINTR.  With it: the whole answer.

@@ -1,5 +1,5 @@
 # SOCKFIX_LOG names each resumed call: with SOCKFIX_LOG=stderr (or a file) the
-# seed-002 victim's resumed reads show up as lines "sockfix[PID]: ..." (a
+# SIGWINCH-story victim's resumed reads show up as lines "sockfix[PID]: ..." (a
 # timestamp may come first) that say "resumed" and name the signal (WINCH or
 # HUP, by name or number); nothing reaches the program's stdout.  Without
 # SOCKFIX_LOG nothing is written to stderr.

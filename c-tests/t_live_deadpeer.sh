@@ -1,4 +1,4 @@
-# Seed 004, live: a database server vanishes during a long query (a failover
+# Live: a database server vanishes during a long query (a failover
 # without RST, simulated by dropping every packet of the connection with
 # nftables in the server's network namespace). The client, blocked in read(),
 # must get ETIMEDOUT within idle + intvl*cnt + 1 s thanks to sockfix's
@@ -21,31 +21,7 @@ need ip
 need nft
 source "$CT_ROOT/c-tests/live_lib.sh"
 
-NSA=sfx-live-a-$$
-NSB=sfx-live-b-$$
-cleanup_ns() {
-    local ns i
-    for ns in "$NSA" "$NSB"; do
-        for i in 1 2 3 4 5; do
-            [ -e "/run/netns/$ns" ] || break
-            ip netns del "$ns" 2>>"$CT_TMP/cleanup.err" && break
-            sleep 0.2
-        done
-        [ -e "/run/netns/$ns" ] && echo "WARNING: could not remove network namespace $ns: $(tail -n 1 "$CT_TMP/cleanup.err")"
-    done
-    return 0
-}
-trap 'cleanup_pids; cleanup_ns' EXIT
-trap 'exit 1' INT TERM HUP
-
-ip netns add "$NSA" 2>"$CT_TMP/ns.err" || skip "cannot create a network namespace: $(head -n1 "$CT_TMP/ns.err")"
-ip netns add "$NSB" || fail "ip netns add $NSB"
-ip -n "$NSA" link add veth0 type veth peer name veth0 netns "$NSB" || fail "cannot create the veth pair"
-ip -n "$NSA" addr add 192.0.2.1/24 dev veth0 || fail "address in $NSA"
-ip -n "$NSB" addr add 192.0.2.2/24 dev veth0 || fail "address in $NSB"
-for ns in "$NSA" "$NSB"; do
-    ip -n "$ns" link set lo up && ip -n "$ns" link set veth0 up || fail "link up in $ns"
-done
+live_two_hosts sfx-live
 
 P=$CT_BIN/live_deadpeer
 PORT=5432

@@ -1,4 +1,4 @@
-# Threads + fork + signals together (seed 002 at scale): 4 threads make 50
+# Threads + fork + signals together (the SIGWINCH story at scale): 4 threads make 50
 # loopback echo round trips each with blocking read/recv/recvmsg/poll while a
 # storm process sends SIGUSR1 and SIGWINCH (handlers without SA_RESTART) every
 # 2 ms to each thread, the process and its children; meanwhile the main thread

@@ -19,31 +19,7 @@ need ip
 need nft
 source "$CT_ROOT/c-tests/live_lib.sh"
 
-NSA=sfx-to-a-$$
-NSB=sfx-to-b-$$
-cleanup_ns() {
-    local ns i
-    for ns in "$NSA" "$NSB"; do
-        for i in 1 2 3 4 5; do
-            [ -e "/run/netns/$ns" ] || break
-            ip netns del "$ns" 2>>"$CT_TMP/cleanup.err" && break
-            sleep 0.2
-        done
-        [ -e "/run/netns/$ns" ] && echo "WARNING: could not remove network namespace $ns: $(tail -n 1 "$CT_TMP/cleanup.err")"
-    done
-    return 0
-}
-trap 'cleanup_pids; cleanup_ns' EXIT
-trap 'exit 1' INT TERM HUP
-
-ip netns add "$NSA" 2>"$CT_TMP/ns.err" || skip "cannot create a network namespace: $(head -n1 "$CT_TMP/ns.err")"
-ip netns add "$NSB" || fail "ip netns add $NSB"
-ip -n "$NSA" link add veth0 type veth peer name veth0 netns "$NSB" || fail "cannot create the veth pair"
-ip -n "$NSA" addr add 192.0.2.1/24 dev veth0 || fail "address in $NSA"
-ip -n "$NSB" addr add 192.0.2.2/24 dev veth0 || fail "address in $NSB"
-for ns in "$NSA" "$NSB"; do
-    ip -n "$ns" link set lo up && ip -n "$ns" link set veth0 up || fail "link up in $ns"
-done
+live_two_hosts sfx-to
 
 P=$CT_BIN/live_utimeout
 NOLIB=(env -u LD_PRELOAD)

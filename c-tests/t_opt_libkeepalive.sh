@@ -1,12 +1,12 @@
 # libkeepalive's names KEEPALIVE/KEEPIDLE/KEEPINTVL/KEEPCNT work where the
-# SOCKFIX_ twin is unset (seed 004's systemd unit: KEEPIDLE=7 KEEPINTVL=1
+# SOCKFIX_ twin is unset (the failover story's libkeepalive systemd unit: KEEPIDLE=7 KEEPINTVL=1
 # KEEPCNT=3), the SOCKFIX_ twin wins where both are set.
 source "$CT_ROOT/c-tests/lib.sh"
 source "$CT_ROOT/c-tests/opt_lib.sh"
 need_lib
 
 probe_lib KEEPIDLE=7 KEEPINTVL=1 KEEPCNT=3 -- tcp 127.0.0.1
-expect "seed 004 unit: KEEPIDLE=7 KEEPINTVL=1 KEEPCNT=3" connect=ok errno_kept=1 keepalive=1 idle=7 intvl=1 cnt=3 user_timeout=0
+expect "libkeepalive unit: KEEPIDLE=7 KEEPINTVL=1 KEEPCNT=3" connect=ok errno_kept=1 keepalive=1 idle=7 intvl=1 cnt=3 user_timeout=0
 
 probe_lib KEEPIDLE=7 SOCKFIX_KEEPIDLE=8 -- tcp 127.0.0.1
 expect "SOCKFIX_KEEPIDLE=8 over KEEPIDLE=7" connect=ok keepalive=1 idle=8 intvl=15 cnt=9

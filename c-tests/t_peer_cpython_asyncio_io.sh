@@ -1,3 +1,4 @@
+# quick: skip: one of CPython's own suites, the long part of scripts/test
 # Peer suite (the long part of scripts/test): the I/O half of CPython's
 # test_asyncio (subprocesses, SSL, streams, sendfile, low-level socket calls,
 # selector, UNIX and proactor event loops, servers, transports) run without

@@ -1,3 +1,4 @@
+# quick: skip: one of CPython's own suites, the long part of scripts/test
 # Peer suite (the long part of scripts/test): the other half of CPython's
 # test_asyncio (tasks, task groups, futures, events, base event loop, locks,
 # queues, timeouts, runners, threads: every module that

@@ -1,3 +1,4 @@
+# quick: skip: one of CPython's own suites, the long part of scripts/test
 # Peer suite (the long part of scripts/test): CPython's own test_eintr (PEP
 # 475: every blocking call it wraps, interrupted by a SIGALRM storm, is
 # retried by the interpreter: sockets, pipes, sleep, wait, select, poll,

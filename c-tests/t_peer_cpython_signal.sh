@@ -1,3 +1,4 @@
+# quick: skip: one of CPython's own suites, the long part of scripts/test
 # Peer suite (the long part of scripts/test): CPython's own test_signal
 # (signal delivery, wakeup fds, itimers, pthread_kill, sigwait, signals
 # between processes and from subprocesses, stress tests) run without and

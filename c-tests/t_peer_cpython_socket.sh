@@ -1,3 +1,4 @@
+# quick: skip: one of CPython's own suites, the long part of scripts/test
 # Peer suite (the long part of scripts/test): CPython's own test_socket (TCP,
 # UDP, UNIX, socketpair, timeouts, sendmsg/recvmsg with SCM_RIGHTS,
 # interrupted calls, non-blocking sockets, IPv6; the VSOCK tests are left

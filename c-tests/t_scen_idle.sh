@@ -126,7 +126,7 @@ bg W_profile lib SOCKFIX_CONFIG="$CT_TMP/idle.conf" -- "$W" "$VIP" 3306 2600 wri
 bg W_profile_out lib SOCKFIX_CONFIG="$CT_TMP/idle.conf" -- "$W" "$VIP" 3307 2600 write
 wait_bg
 
-# --- Batch 2 (seed 001, failover): HAProxy drops the sessions while the
+# --- Batch 2 (failover): HAProxy drops the sessions while the
 # clients are idle 1.5 s (less than any timeout): "shutdown sessions server".
 n0=$(grep -c 'Query.SELECT 1$' "$DB_DIR/general.log")
 bg J nolib -- "$C" idle "$VIP" 3306 1500 "SELECT 1" "INSERT INTO scen.t VALUES (201, 'J')"

@@ -1,4 +1,4 @@
-# Scenario (seed 003, continued): source ports and addresses of outgoing
+# Scenario (thousands of short connections, continued): source ports and addresses of outgoing
 # connections through HAProxy to MariaDB.
 #   SOCKFIX_PORTS=41000-41099 + SOCKFIX_BIND=two addresses, 150 connections
 #   held open: every local port is in the range (seen by the client's

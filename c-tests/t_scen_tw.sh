@@ -1,4 +1,4 @@
-# Scenario (seed 003): thousands of short MySQL connections through HAProxy.
+# Scenario: thousands of short MySQL connections through HAProxy.
 # The client closes first (COM_QUIT, close), so every connection leaves a
 # TIME_WAIT socket on the client for 60 s, holding its source port: with
 # 1000 ephemeral ports (net.ipv4.ip_local_port_range="40000 40999" in the
@@ -83,7 +83,7 @@ note "elapsed $(( $(date +%s) - t0 ))s"
 
 # Without the library: the ports run out.
 f=$(field fail "$OUT_without")
-[ -n "$f" ] && [ "$f" -gt 0 ] || fail "without the library all $N connections succeeded: the scenario does not reproduce seed 003 ($OUT_without)"
+[ -n "$f" ] && [ "$f" -gt 0 ] || fail "without the library all $N connections succeeded: the scenario does not reproduce the port exhaustion ($OUT_without)"
 [[ $(field errors "$OUT_without") == *"/99:"* ]] || fail "without the library the failures are not EADDRNOTAVAIL (99): $OUT_without"
 [ "$CTW_without" -ge 900 ] || fail "without the library only $CTW_without TIME_WAIT sockets on the client"
 ok_without=$(field ok "$OUT_without")

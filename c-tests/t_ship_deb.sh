@@ -10,8 +10,8 @@
 #     run with it; the package's own prerm, run as dpkg would on removal,
 #     takes the entry out again (byte for byte when nobody edited the file);
 #   - dpkg --purge removes every file the packages installed, the conffile
-#     /etc/sockfix.conf, /var/lib/sockfix and a drop-in `sockfix systemd`
-#     wrote.
+#     /etc/sockfix.conf, /var/lib/sockfix, a drop-in `sockfix systemd`
+#     wrote, and the library's entry in /etc/ld.so.cache.
 # Needs root, dpkg-dev, debhelper, lintian and cargo (Rust >= 1.79).
 # SOCKFIX_TEST_NO_DEB=1 skips it.
 source "$CT_ROOT/c-tests/lib.sh"
@@ -182,6 +182,9 @@ printf '%s\n' "$res" | sed 's/^/#   /'
 note "ok: preload enable with the package, and its prerm"
 
 # --- a drop-in, then purge: nothing left
+# Any package's ldconfig trigger caches the library while it is installed.
+ldconfig
+ldconfig -p | grep -q '/libsockfix\.so$' || fail "the installed library is not in /etc/ld.so.cache"
 /usr/bin/sockfix systemd "$UNIT" --keepalive 7,1,3 >/dev/null 2>&1 || fail "sockfix systemd $UNIT"
 [ -f "$DROPIN" ] || fail "no $DROPIN"
 [ -f /var/lib/sockfix/systemd-dropins ] || fail "the drop-in was not recorded"
@@ -196,6 +199,7 @@ for d in /usr/libexec/sockfix /usr/share/doc/sockfix /usr/share/doc/libsockfix /
 done
 [ -e /etc/sockfix.conf ] && left="$left /etc/sockfix.conf"
 [ -z "$left" ] || fail "left after purge:$left"
+ldconfig -p | grep -q '/libsockfix\.so$' && fail "purge left the library in /etc/ld.so.cache: $(ldconfig -p | grep libsockfix)"
 dpkg-query -W -f='${Status}' libsockfix 2>/dev/null | grep -q -E 'installed|config-files' && fail "libsockfix still known to dpkg"
 note "ok: purge left nothing ($(wc -l <<<"$files") paths checked)"
 exit 0

@@ -1,4 +1,4 @@
-//! SOCKFIX_IDLE_CHECK (seeds 000 and 001): before writing on a connection
+//! SOCKFIX_IDLE_CHECK (a proxy closed an idle connection, or failed over): before writing on a connection
 //! that has been idle at least that long, look whether the peer has already
 //! closed or reset it (HAProxy's `timeout client` fired, a failover dropped
 //! it). If so the write fails with EPIPE and nothing is sent: a MySQL client

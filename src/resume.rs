@@ -1,5 +1,5 @@
 //! Resuming socket calls and waits that a signal interrupted, as SA_RESTART
-//! would have (seed 002: a SIGWINCH or logrotate's SIGHUP must not turn into
+//! would have (a SIGWINCH or logrotate's SIGHUP must not turn into
 //! "Lost connection to MySQL server during query").
 //!
 //! Fast path: one fd-table load; fds not marked TCP go straight to libc. On a

@@ -2,7 +2,11 @@
 //! timers, TCP_USER_TIMEOUT, TCP_SYNCNT for a non-blocking connect with a
 //! connect timeout, and SO_LINGER on outgoing connections only (an accepted
 //! socket with linger 0 would reset its clients and lose their data). Each
-//! is skipped when the application set it itself.
+//! is skipped when the application set it itself before connecting, unless
+//! SOCKFIX_FORCE is on: then ours replaces it (a call the program makes
+//! after connect still takes effect, as every setsockopt does). With logging
+//! on, the log line names the options kept or replaced, with the program's
+//! value.
 //!
 //! The first TCP-level option set doubles as the check that the socket really
 //! is TCP: on a UDP, UNIX or raw socket (or a pipe behind a reused fd number)
@@ -24,11 +28,17 @@ struct Opt {
     name: c_int,
     value: c_int,
     label: &'static str,
+    /// The program had set this option before connecting: its value (when
+    /// logging is on and it could be read), else -1.
+    programs: Option<c_int>,
 }
 
-/// What was applied, for the log line ("SO_KEEPALIVE=1 TCP_KEEPIDLE=15").
+/// What was done, for the log line ("SO_KEEPALIVE=1 TCP_KEEPIDLE=15;
+/// TCP_KEEPINTVL=60 kept (set by the program)").
 pub struct Applied {
     opts: [Option<Opt>; MAX_OPTIONS],
+    /// Options the program set, left alone (value: the program's).
+    kept: [Option<Opt>; MAX_OPTIONS],
 }
 
 impl fmt::Display for Applied {
@@ -36,13 +46,32 @@ impl fmt::Display for Applied {
         let mut any = false;
         for o in self.opts.iter().flatten() {
             write!(f, "{}{}={}", if any { " " } else { "" }, o.label, o.value)?;
+            match o.programs {
+                Some(was) if was >= 0 => write!(f, " (replaced the program's {was}: SOCKFIX_FORCE)")?,
+                Some(_) => f.write_str(" (replaced the program's: SOCKFIX_FORCE)")?,
+                None => {}
+            }
             any = true;
         }
         if !any {
-            f.write_str("no options (all set by the program or turned off)")?;
+            f.write_str("no options")?;
+        }
+        for o in self.kept.iter().flatten() {
+            match o.programs {
+                Some(v) if v >= 0 => write!(f, "; {}={v} kept (set by the program)", o.label)?,
+                _ => write!(f, "; {} kept (set by the program)", o.label)?,
+            }
         }
         Ok(())
     }
+}
+
+/// The value the program set, for the log: read only when logging is on.
+fn programs_value(fd: c_int, level: c_int, name: c_int) -> c_int {
+    if crate::log::target().is_none() || name == libc::SO_LINGER {
+        return -1;
+    }
+    sys::getsockopt_int(fd, level, name).unwrap_or(-1)
 }
 
 /// Applies the settings to `fd` before connect (`outgoing`) or after accept.
@@ -52,13 +81,15 @@ impl fmt::Display for Applied {
 pub fn apply(fd: c_int, entry: u32, s: &Conn, syn_retries: Option<c_int>, outgoing: bool) -> Option<Applied> {
     let tcp = libc::IPPROTO_TCP;
     let mut due: [Option<Opt>; MAX_OPTIONS] = [None; MAX_OPTIONS];
-    let mut n = 0;
+    let mut kept: [Option<Opt>; MAX_OPTIONS] = [None; MAX_OPTIONS];
+    let (mut n, mut k) = (0, 0);
     let mut want = |flag: u32, level, name, value, label| {
-        if entry & flag == 0 {
-            if let Some(slot) = due.get_mut(n) {
-                *slot = Some(Opt { level, name, value, label });
-                n += 1;
-            }
+        let programs = (entry & flag != 0).then(|| programs_value(fd, level, name));
+        let opt = Opt { level, name, value, label, programs };
+        let (list, i) = if programs.is_none() || s.force { (&mut due, &mut n) } else { (&mut kept, &mut k) };
+        if let Some(slot) = list.get_mut(*i) {
+            *slot = Some(opt);
+            *i += 1;
         }
     };
     // TCP-level options first: the first one is the TCP check.
@@ -81,7 +112,7 @@ pub fn apply(fd: c_int, entry: u32, s: &Conn, syn_retries: Option<c_int>, outgoi
     }
 
     let _keep = sys::ErrnoGuard::new();
-    let mut applied = Applied { opts: [None; MAX_OPTIONS] };
+    let mut applied = Applied { opts: [None; MAX_OPTIONS], kept };
     let mut checked = false;
     for (i, opt) in due.iter().enumerate() {
         let Some(o) = opt else { continue };
@@ -180,7 +211,11 @@ mod tests {
         let s = Conn { user_timeout_ms: Some(30_000), linger_s: Some(0), ..Conn::default() };
         let applied = apply(fd, ft::APP_KEEPIDLE, &s, None, true).expect("tcp");
         let text = applied.to_string();
-        assert_eq!(text, "TCP_KEEPINTVL=15 TCP_KEEPCNT=9 TCP_USER_TIMEOUT=30000 SO_KEEPALIVE=1 SO_LINGER=0");
+        // Logging is off here: the program's value is not read.
+        assert_eq!(
+            text,
+            "TCP_KEEPINTVL=15 TCP_KEEPCNT=9 TCP_USER_TIMEOUT=30000 SO_KEEPALIVE=1 SO_LINGER=0; TCP_KEEPIDLE kept (set by the program)"
+        );
         let fd2 = socket(libc::AF_INET, libc::SOCK_STREAM);
         let accepted = apply(fd2, 0, &s, None, false).expect("tcp").to_string();
         assert!(!accepted.contains("SO_LINGER"), "{accepted}");
@@ -188,6 +223,17 @@ mod tests {
         assert_eq!(sys::getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_KEEPALIVE), Some(1));
         assert_eq!(sys::getsockopt_int(fd, libc::IPPROTO_TCP, libc::TCP_KEEPCNT), Some(9));
         assert_eq!(sys::getsockopt_int(fd, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE), Some(7200));
+        unsafe { libc::close(fd) };
+    }
+
+    #[test]
+    fn force_replaces_what_the_program_set_before() {
+        let fd = socket(libc::AF_INET, libc::SOCK_STREAM);
+        assert!(sys::setsockopt_int(fd, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, 60));
+        let s = Conn { keepidle_s: 7, force: true, ..Conn::default() };
+        let text = apply(fd, ft::APP_KEEPIDLE, &s, None, true).expect("tcp").to_string();
+        assert!(text.starts_with("TCP_KEEPIDLE=7 (replaced the program's: SOCKFIX_FORCE)"), "{text}");
+        assert_eq!(sys::getsockopt_int(fd, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE), Some(7));
         unsafe { libc::close(fd) };
     }
 

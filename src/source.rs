@@ -1,5 +1,5 @@
 //! SOCKFIX_BIND and SOCKFIX_PORTS: the source address and port of outgoing
-//! connections (seed 003: thousands of short connections a second run a
+//! connections (thousands of short connections a second run a
 //! host out of source ports through TIME_WAIT).
 //!
 //! Addresses are used in turn, only those of the destination's family,

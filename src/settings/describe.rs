@@ -61,6 +61,7 @@ fn conn_lines(c: &Conn) -> Vec<(&'static str, String)> {
         ),
         ("SOCKFIX_PORTS", c.ports.map_or("none".into(), |(l, h)| format!("{l}-{h}"))),
         ("SOCKFIX_IDLE_CHECK", secs(c.idle_check_s.map(c_int::from))),
+        ("SOCKFIX_FORCE", on_off(c.force).to_string()),
     ]
 }
 

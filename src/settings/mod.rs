@@ -73,6 +73,9 @@ pub struct Conn {
     pub ports: Option<(u16, u16)>,
     /// Check for a closed peer before writing after this long idle.
     pub idle_check_s: Option<u16>,
+    /// SOCKFIX_FORCE: the settings win over options the program set before
+    /// connecting (its calls after connect still take effect).
+    pub force: bool,
 }
 
 impl Default for Conn {
@@ -88,6 +91,7 @@ impl Default for Conn {
             bind: Vec::new(),
             ports: None,
             idle_check_s: None,
+            force: false,
         }
     }
 }
@@ -158,6 +162,7 @@ pub const CONN_KEYS: &[&str] = &[
     "SOCKFIX_BIND",
     "SOCKFIX_PORTS",
     "SOCKFIX_IDLE_CHECK",
+    "SOCKFIX_FORCE",
 ];
 
 /// The keys of the process: global only.
@@ -391,6 +396,12 @@ fn conn_settings(layers: &[Layer], base: &Conn, warn: &mut Warn) -> Conn {
                 d.idle_check_s
             }
         };
+    }
+    if let Some(f) = find(layers, "SOCKFIX_FORCE", None) {
+        c.force = values::boolean(f.text).unwrap_or_else(|why| {
+            warn(&f, why, on_off(d.force).into());
+            d.force
+        });
     }
     c
 }

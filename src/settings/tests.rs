@@ -230,3 +230,19 @@ fn profiles_override_for_their_destinations_first_match_wins() {
     assert_eq!(web.user_timeout_ms, Some((60 + 15 * 9) * 1000));
     assert_eq!(s.for_dest(&sa("203.0.113.1:1")).unwrap().keepidle_s, 60);
 }
+
+#[test]
+fn force_is_a_connection_setting() {
+    let (s, w) = build_from(&[]);
+    assert!(w.is_empty() && !s.conn.force, "off by default");
+    let (s, w) = build_from(&[layer("environment", &[("SOCKFIX_FORCE", "yes")])]);
+    assert!(w.is_empty() && s.conn.force);
+    let (s, w) = build_from(&[layer("environment", &[("SOCKFIX_FORCE", "sometimes")])]);
+    assert!(!s.conn.force);
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].starts_with("SOCKFIX_FORCE=sometimes (environment): ") && w[0].ends_with("; using off"), "{w:?}");
+    let mut w = Vec::new();
+    let s = build(&[], &[section(":5432", &[("SOCKFIX_FORCE", "on")])], &|| vec![], &mut w);
+    assert!(w.is_empty(), "{w:?}");
+    assert!(!s.conn.force && s.profiles[0].conn.force, "a [dest] section may force its destinations only");
+}

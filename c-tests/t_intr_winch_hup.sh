@@ -1,4 +1,4 @@
-# Seed 002: SIGWINCH/SIGHUP land while a MySQL-like client is blocked in a
+# SIGWINCH/SIGHUP land while a MySQL-like client is blocked in a
 # socket read (handlers installed without SA_RESTART, EINTR treated as fatal:
 # "2013 Lost connection").  The peer answers after 1 s, in two chunks 200 ms
 # apart; signals arrive every 50 ms.  Without sockfix the read fails with
