@@ -251,4 +251,17 @@ if unshare -pf --mount-proc true 2>/dev/null; then
         fail "status in a PID namespace: $OUT"
 fi
 note "ok: sockfix status"
+
+# COMMAND gets the signal mask and SIGPIPE disposition sockfix was started
+# with, as from env(1): an ignored SIGPIPE stays ignored, a default one
+# default, a blocked SIGUSR1 blocked.
+OUT=$(trap '' PIPE; "$SFX" -- grep '^SigIgn:' /proc/self/status)
+[ $(( 0x${OUT##*:[[:space:]]} & 0x1000 )) != 0 ] || fail "an ignored SIGPIPE was not passed on: $OUT"
+OUT=$("$SFX" -- grep '^SigIgn:' /proc/self/status)
+[ $(( 0x${OUT##*:[[:space:]]} & 0x1000 )) = 0 ] || fail "a default SIGPIPE became ignored: $OUT"
+OUT=$(python3 -c 'import signal, subprocess, sys
+signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1])
+subprocess.run([sys.argv[1], "--", "grep", "^SigBlk:", "/proc/self/status"])' "$SFX")
+[ $(( 0x${OUT##*:[[:space:]]} & 0x200 )) != 0 ] || fail "a blocked SIGUSR1 was not passed on: $OUT"
+note "ok: the signal mask and SIGPIPE's disposition are COMMAND's, as given"
 exit 0

@@ -10,9 +10,9 @@ use crate::options::SettingArgs;
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 /// COMMAND was found but cannot be run (as in sh, env, timeout).
 const CANNOT_RUN: u8 = 126;
@@ -50,14 +50,58 @@ pub fn run(settings: &SettingArgs, program: Vec<OsString>, library: Option<&Path
     if let Err((status, why)) = runnable(name) {
         return fail(status, format!("{}: {why}", name.to_string_lossy()));
     }
-    let mut cmd = std::process::Command::new(name);
-    cmd.args(args).env("LD_PRELOAD", preload_list(&lib, std::env::var_os("LD_PRELOAD"))).env_remove("SOCKFIX_LIBRARY");
-    cmd.envs(options.iter().map(|(k, v)| (k, v)));
+    std::env::set_var("LD_PRELOAD", preload_list(&lib, std::env::var_os("LD_PRELOAD")));
+    std::env::remove_var("SOCKFIX_LIBRARY");
+    for (k, v) in &options {
+        std::env::set_var(k, v);
+    }
     // exec returns only when it failed.
-    let e = cmd.exec();
+    let e = exec(name, args);
     let status = if e.kind() == std::io::ErrorKind::NotFound { NOT_FOUND } else { CANNOT_RUN };
     fail(status, format!("{}: cannot run it: {e}", name.to_string_lossy()))
 }
+
+/// Becomes COMMAND with the signal mask and the SIGPIPE disposition this
+/// process was started with, as env(1) and nice(1) pass them on: std's
+/// Command::exec would empty the mask and set SIGPIPE to its default, and
+/// Rust's runtime ignores SIGPIPE before main. Returns only on failure.
+fn exec(name: &OsStr, args: &[OsString]) -> std::io::Error {
+    let cstr =
+        |s: &OsStr| std::ffi::CString::new(s.as_bytes()).map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput));
+    let argv: Result<Vec<_>, _> = std::iter::once(name).chain(args.iter().map(OsString::as_os_str)).map(cstr).collect();
+    let argv = match argv {
+        Ok(a) => a,
+        Err(e) => return e,
+    };
+    let mut ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
+    ptrs.push(core::ptr::null());
+    // SAFETY: restores the disposition noted at start; then execvp with a
+    // NULL-terminated argv of live C strings (the environment is this
+    // process's, set above while it has one thread).
+    unsafe {
+        libc::signal(libc::SIGPIPE, SIGPIPE_AT_START.load(Relaxed));
+        libc::execvp(ptrs[0], ptrs.as_ptr());
+    }
+    std::io::Error::last_os_error()
+}
+
+/// SIGPIPE's disposition when the process started, noted before Rust's
+/// runtime set it to SIG_IGN (an .init_array function runs before main).
+static SIGPIPE_AT_START: AtomicUsize = AtomicUsize::new(libc::SIG_DFL);
+
+extern "C" fn note_sigpipe() {
+    // SAFETY: reads the disposition into a zeroed, live struct.
+    unsafe {
+        let mut old: libc::sigaction = core::mem::zeroed();
+        if libc::sigaction(libc::SIGPIPE, core::ptr::null(), &mut old) == 0 {
+            SIGPIPE_AT_START.store(old.sa_sigaction, Relaxed);
+        }
+    }
+}
+
+#[used]
+#[link_section = ".init_array"]
+static NOTE_SIGPIPE: extern "C" fn() = note_sigpipe;
 
 /// LD_PRELOAD for COMMAND: the library first, then what was there (blanks
 /// and colons separate entries, as ld.so reads them), an earlier copy of the
