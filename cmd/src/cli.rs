@@ -2,7 +2,7 @@
 //! running a program, and the subcommands. Each subcommand's own options
 //! live in its module (`XArgs`), with its `run(args, library)`.
 
-use crate::{audit, config, preload, options::SettingArgs, status, systemd};
+use crate::{audit, config, options::SettingArgs, preload, status, systemd};
 use clap::{Parser, Subcommand};
 use std::ffi::OsString;
 use std::path::PathBuf;

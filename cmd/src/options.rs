@@ -120,7 +120,10 @@ impl SettingArgs {
         }
         for kv in &self.set {
             let (k, v) = kv.split_once('=').ok_or_else(|| format!("--set {kv}: expected KEY=VALUE (e.g. --set KEEPIDLE=30s)"))?;
-            if k.is_empty() || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || k.starts_with(|c: char| c.is_ascii_digit()) {
+            if k.is_empty()
+                || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                || k.starts_with(|c: char| c.is_ascii_digit())
+            {
                 return Err(format!("--set {kv}: bad key '{k}'"));
             }
             let k = k.to_ascii_uppercase();
