@@ -303,11 +303,16 @@ fn print_state(file: &Path, enabled: bool) {
         Standing::Current if state.created_file() => println!("state: enable created {f}: disable removes it"),
         Standing::Current => println!("state: {} is the file before enable: disable puts it back byte for byte", orig.display()),
         Standing::Edited => println!("state: {f} was changed after enable: disable takes out only the sockfix entry"),
-        Standing::Stale(why) => println!(
-            "STALE STATE: {} and {} do not match {f} ({why}); they are not used: 'sockfix preload disable' removes them",
-            orig.display(),
-            state::ours_path(file).display()
-        ),
+        Standing::Stale(why) => {
+            let files: Vec<String> =
+                [orig, state::ours_path(file)].iter().filter(|p| p.exists()).map(|p| p.display().to_string()).collect();
+            println!(
+                "STALE STATE: {} {} not match {f} ({why}); not used: 'sockfix preload disable' removes {}",
+                files.join(" and "),
+                if files.len() == 1 { "does" } else { "do" },
+                if files.len() == 1 { "it" } else { "them" }
+            );
+        }
     }
     let old = old_state();
     if !old.is_empty() {
