@@ -42,9 +42,11 @@ dst=$(env -i LD_LIBRARY_PATH='/sfx-probe/$LIB/sfx-probe' LD_PRELOAD=sfx-probe-ab
 note "$LOADER32 expands \$LIB to $dst: the 32-bit library goes to /usr/$dst/libsockfix.so"
 [ -e "/usr/$dst/libsockfix.so" ] && skip "/usr/$dst/libsockfix.so is already on this machine; the refusal cannot be shown"
 
+SFX=${CT_SFX:-$CT_ROOT/target/release/sockfix}
+[ -x "$SFX" ] || fail "the sockfix command is not built: $SFX"
 real_before=$(cat /etc/ld.so.preload 2>/dev/null | sha256sum)
 cp -a /etc "$CT_TMP/etc" || fail "copy /etc"
-rm -f "$CT_TMP/etc/ld.so.preload" "$CT_TMP/etc/sockfix.conf"
+rm -f "$CT_TMP/etc/ld.so.preload" "$CT_TMP/etc/sockfix.conf" "$CT_TMP"/etc/ld.so.preload.sockfix-*
 mkdir -p "$CT_TMP/varlib" "$CT_TMP/ov64/upper" "$CT_TMP/ov64/work" "$CT_TMP/ov32/upper" "$CT_TMP/ov32/work"
 
 cat >"$CT_TMP/inner.sh" <<'INNER'
@@ -140,7 +142,7 @@ run "$CLIENT32"; [ -z "$ERR" ] && grep -q 'lib=-$' <<<"$OUT" || fail "32-bit pro
 echo inner-ok
 INNER
 
-res=$(unshare -m --propagation private bash "$CT_TMP/inner.sh" "$CT_TMP" "$CT_ROOT/scripts/sockfix" "$CT_LIB" \
+res=$(unshare -m --propagation private bash "$CT_TMP/inner.sh" "$CT_TMP" "$SFX" "$CT_LIB" \
     "${CT_LIB32:-}" "${CT_LIB32_WHY:-not given by the harness}" "$dst" "$CT_BIN/ship_abi_client" 2>&1)
 rc=$?
 printf '%s\n' "$res"
