@@ -110,6 +110,14 @@ pub fn main() -> ExitCode {
         }
     };
     let library = cli.library.as_deref();
+    if cli.command.is_some() {
+        // Like any Unix tool, `sockfix status | head` ends quietly when its
+        // reader goes: Rust's runtime ignores SIGPIPE, so a write would fail
+        // and print a panic instead. (COMMAND gets the disposition sockfix
+        // was started with: see run::exec.)
+        // SAFETY: sets a default disposition; no handler involved.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    }
     match cli.command {
         Some(Command::Config(a)) => config::run(*a, library),
         Some(Command::Status(a)) => status::run(a, library),
