@@ -29,7 +29,7 @@ use core::net::{IpAddr, SocketAddr};
 use libc::c_int;
 
 #[allow(unused_imports)]
-pub use load::{gather, load, Gathered};
+pub use load::{gather, load, parse_config, Gathered};
 
 pub const DEFAULT_CONFIG: &str = "/etc/sockfix.conf";
 const DEFAULT_PASS: &str = "INT,TERM,QUIT,ALRM";
