@@ -133,7 +133,9 @@ fn audit(filter: &Dests, as_json: bool) -> Result<usize, String> {
             }
             let o = owner.and_then(|(pid, _)| owners.get(&pid));
             let accepted = table.accepted(&conn.local);
-            let why_none = if accepted {
+            // As root every process is seen: an accepted connection nobody
+            // holds is still in its listener's queue.
+            let why_none = if accepted && is_root() {
                 "not accepted yet: it waits in its listener's queue".to_string()
             } else if is_root() {
                 "no process holds it (being closed, or held by the kernel)".to_string()

@@ -25,6 +25,9 @@ pub struct Row {
 }
 
 const WIDTH: usize = 100;
+/// The summary stays one line (for logs and monitoring); its fixed words
+/// alone take 90 columns, so it lists holders up to this width.
+const SUMMARY_WIDTH: usize = 200;
 const INDENT: usize = 8;
 
 fn fit(text: &str, width: usize) -> String {
@@ -166,17 +169,21 @@ pub fn summary(rows: &[Row]) -> String {
         }
     }
     groups.sort_by_key(|g| std::cmp::Reverse(g.1));
-    let shown = 6;
-    let mut parts: Vec<String> =
-        groups.iter().take(shown).map(|(k, n)| if *n > 1 { format!("{k} x{n}") } else { k.clone() }).collect();
-    if groups.len() > shown {
-        parts.push(format!("and {} more", groups.len() - shown));
+    let mut line =
+        format!("{} of {total} established connections would wait for the kernel's 2 h keepalive or forever:", bad.len());
+    // As many holders as fit in SUMMARY_WIDTH (at least one); the rest counted.
+    for (i, (k, n)) in groups.iter().enumerate() {
+        let part = if *n > 1 { format!("{k} x{n}") } else { k.clone() };
+        let rest = groups.len() - i - 1;
+        let more = if rest > 0 { format!(", and {rest} more") } else { String::new() };
+        if i > 0 && line.len() + 2 + part.len() + more.len() + unknown_text.len() > SUMMARY_WIDTH {
+            line.push_str(&format!(", and {} more", groups.len() - i));
+            break;
+        }
+        line.push_str(if i == 0 { " " } else { ", " });
+        line.push_str(&part);
     }
-    format!(
-        "{} of {total} established connections would wait for the kernel's 2 h keepalive or forever: {}{unknown_text}",
-        bad.len(),
-        parts.join(", ")
-    )
+    line + &unknown_text
 }
 
 /// One connection as a JSON object.

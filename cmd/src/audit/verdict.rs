@@ -198,7 +198,7 @@ pub fn judge(f: &Facts) -> Verdict {
         (Some(true), None, lib) => match (f.conn.timer, lib) {
             (Pending::Keepalive(left), _) if left.as_secs() >= u64::from(WEAK_IDLE_S) => v(
                 Status::Weak,
-                format!("keepalive on, but its next check only in {} ({unreadable} for the idle time)", span(left.as_secs())),
+                format!("keepalive on, next check only in {}: a long idle time ({unreadable})", span(left.as_secs())),
                 "long keepalive idle",
             ),
             (_, Library::Acts { idle_s }) if *idle_s < WEAK_IDLE_S => {
