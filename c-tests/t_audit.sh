@@ -1,8 +1,8 @@
 # sockfix audit: a server (with the library, SOCKFIX_SERVER off) and idle
-# loopback clients with and without the library, statically linked, turning
-# keepalive off or on themselves, left out by SOCKFIX_PROGRAMS,
-# SOCKFIX_SKIP_PROGRAMS and SOCKFIX_DEST, and a connection in a private
-# network namespace. The audit must give each the right verdict and reason,
+# loopback clients with and without the library, statically linked, a
+# (fake) Go binary, turning keepalive off or on themselves, left out by
+# SOCKFIX_PROGRAMS, SOCKFIX_SKIP_PROGRAMS and SOCKFIX_DEST, over IPv6, and a
+# connection in a private network namespace. The audit must give each the right verdict and reason,
 # its keepalive column must agree with ss -tnoi, --json must parse, and the
 # exit status must follow --dest. As another user it must say what it
 # could not see.
@@ -19,6 +19,12 @@ PEER=$CT_BIN/audit_peer
 STATIC=$CT_TMP/audit_static
 gcc -O1 -static -o "$STATIC" "$CT_ROOT/c-tests/audit_peer.c" 2>"$CT_TMP/static.err" ||
     skip "gcc -static cannot link here: $(tail -n 1 "$CT_TMP/static.err")"
+
+# A program that looks like a Go binary to the audit (a .go.buildinfo
+# section): its reason must be that, not the missing library. (It is C
+# underneath: with the library loaded it would really be protected.)
+GOFAKE=$CT_TMP/gofake
+gcc -O1 -DAUDIT_FAKE_GO -o "$GOFAKE" "$CT_ROOT/c-tests/audit_peer.c" || fail "cannot build the fake Go client"
 
 # wait_file FILE PATTERN: up to 5 s for PATTERN to appear in FILE.
 wait_file() {
@@ -62,7 +68,19 @@ start kaon "${NOLIB[@]}" "$PEER" client 127.0.0.1 "$P1" kaon
 start programs "${LIB[@]}" SOCKFIX_PROGRAMS=some-other-program "$PEER" client 127.0.0.1 "$P1"
 start skip "${LIB[@]}" SOCKFIX_SKIP_PROGRAMS=audit_peer "$PEER" client 127.0.0.1 "$P1"
 start dest "${LIB[@]}" SOCKFIX_DEST=192.0.2.0/24 "$PEER" client 127.0.0.1 "$P1"
-CLIENTS="nolib lib lib2 static kaoff kaon programs skip dest"
+start go "${NOLIB[@]}" "$GOFAKE" client 127.0.0.1 "$P1"
+CLIENTS="nolib lib lib2 static kaoff kaon programs skip dest go"
+# IPv6, where ::1 works: a client with the library, to a server without.
+if python3 -c 'import socket; s = socket.socket(socket.AF_INET6); s.bind(("::1", 0))' 2>/dev/null; then
+    start srv6 "${NOLIB[@]}" "$PEER" server ::1 "$CT_TMP/port6"
+    wait_file "$CT_TMP/port6" .
+    P6=$(cat "$CT_TMP/port6")
+    start v6 "${LIB[@]}" "$PEER" client ::1 "$P6"
+    CLIENTS="$CLIENTS v6"
+else
+    P6=0
+    note "no ::1 here: IPv6 is not checked"
+fi
 # A connection inside a network namespace of its own (lo up, then the
 # program replaces the shell: the pid stays unshare's).
 NETNS=1
@@ -83,20 +101,20 @@ ss -tnoi state established >"$CT_TMP/ss.txt" || fail "ss -tnoi failed"
 # The expectations, per process: status, label, library mapped, keepalive.
 pids=()
 for c in $CLIENTS srv; do v=PID_$c; pids+=("$c=${!v}"); done
-python3 - "$CT_TMP/audit.json" "$CT_TMP/audit.txt" "$CT_TMP/ss.txt" "$P1" "$P2" "${pids[@]}" <<'EOF' || fail "the audit's verdicts (above)"
+python3 - "$CT_TMP/audit.json" "$CT_TMP/audit.txt" "$CT_TMP/ss.txt" "$P1" "$P2" "$P6" "${pids[@]}" <<'EOF' || fail "the audit's verdicts (above)"
 import json, re, sys
 doc = json.load(open(sys.argv[1]))
 table = open(sys.argv[2]).read().splitlines()
 ss = open(sys.argv[3]).read()
-p1, p2 = sys.argv[4], sys.argv[5]
-pid = dict(a.split("=") for a in sys.argv[6:])
+p1, p2, p6 = sys.argv[4], sys.argv[5], sys.argv[6]
+pid = dict(a.split("=") for a in sys.argv[7:])
 rows = doc["connections"]
 bad = []
 
 def row_of(name, port=None):
     found = [r for r in rows if r["pid"] == int(pid[name]) and (port is None or r["peer"].endswith(":" + port))]
     if len(found) != 1:
-        bad.append(f"{name} (pid {pid[name]}): {len(found)} rows, expected 1")
+        bad.append(f"{name} (pid {pid[name]}): {len(found)} rows, expected 1: {found}")
         return None
     return found[0]
 
@@ -111,7 +129,10 @@ want = {
     "programs": (p1, "unprotected", "SOCKFIX_PROGRAMS", True, False),
     "skip": (p1, "unprotected", "SOCKFIX_SKIP_PROGRAMS", True, False),
     "dest": (p1, "unprotected", "SOCKFIX_DEST", True, False),
+    "go": (p1, "unprotected", "Go", False, False),
 }
+if "v6" in pid:
+    want["v6"] = (p6, "protected", None, True, True)
 checked = []
 for name, (port, status, label, lib, ka) in want.items():
     r = row_of(name, port)
@@ -132,8 +153,8 @@ if kaon and kaon["keepidle_s"] != 7200:
 
 # The server's accepted connections: left alone, SOCKFIX_SERVER off.
 acc = [r for r in rows if r["pid"] == int(pid["srv"])]
-if len(acc) != 8:
-    bad.append(f"server: {len(acc)} accepted connections, expected 8")
+if len(acc) != 9:
+    bad.append(f"server: {len(acc)} accepted connections, expected 9")
 for r in acc:
     if (r["accepted"], r["status"], r["label"], bool(r["library"])) != (True, "unprotected", "SOCKFIX_SERVER off", True):
         bad.append(f"server's accepted {r['local']} <- {r['peer']}: {r['status']} {r['label']} {r['reason']}")
@@ -201,8 +222,8 @@ grep -q "^none of 1 established connections" "$CT_TMP/d2.txt" || fail "--dest $P
 "$SFX" audit --json --dest ":$P1" >"$CT_TMP/d1.json"
 rc=$?
 [ $rc = 1 ] || fail "audit --dest :$P1 (unprotected among them): exit $rc, expected 1"
-python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); n=len(d["connections"]); f=d["summary"]["failing_dest"]; sys.exit(0 if (n, f) == (8, 7) else f"{n} rows, {f} failing")' \
-    "$CT_TMP/d1.json" || fail "--dest :$P1 --json lists only those 8 connections, 7 failing"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); n=len(d["connections"]); f=d["summary"]["failing_dest"]; sys.exit(0 if (n, f) == (9, 8) else f"{n} rows, {f} failing")' \
+    "$CT_TMP/d1.json" || fail "--dest :$P1 --json lists only those 9 connections, 8 failing"
 "$SFX" audit --dest 192.0.2.0/24 >/dev/null
 rc=$?
 [ $rc = 0 ] || fail "audit --dest matching nothing: exit $rc, expected 0"

@@ -9,7 +9,8 @@
 //! process, `verdict` protected or not and why, `report` table and JSON.
 //!
 //! Exit status: 0; 1 when a connection whose peer matches --dest (default:
-//! every connection) is weak or unprotected; 2 on a usage error.
+//! every connection) is weak or unprotected, or when the socket table
+//! cannot be read at all; 2 on a usage error.
 
 #[path = "audit/elf.rs"]
 mod elf;
@@ -64,7 +65,15 @@ fn tables(scan: &procs::Scan, own: u64, notes: &mut Vec<String>) -> Result<Vec<(
         }
     }
     for (ns, pids) in others {
-        match pids.iter().map(|&pid| netns::read_of(pid)).find(Result::is_ok).unwrap_or_else(|| netns::read_of(pids[0])) {
+        // A process may end meanwhile: up to three are tried.
+        let mut result = Err(String::new());
+        for &pid in pids.iter().take(3) {
+            result = netns::read_of(pid);
+            if result.is_ok() {
+                break;
+            }
+        }
+        match result {
             Ok(t) => out.push((ns, t)),
             Err(why) => notes.push(format!(
                 "network namespace net:[{ns}] (process {}) not read: {why}{}",
@@ -91,9 +100,11 @@ pub fn run(args: AuditArgs, _library: Option<&Path>) -> ExitCode {
     };
     match audit(&filter, args.json) {
         Ok(failing) => ExitCode::from(u8::from(failing > 0)),
+        // Nothing could be judged: a failure (as for the other commands),
+        // which monitoring must notice too.
         Err(why) => {
             eprintln!("sockfix audit: {why}");
-            ExitCode::from(2)
+            ExitCode::from(1)
         }
     }
 }
@@ -136,11 +147,11 @@ fn audit(filter: &Dests, as_json: bool) -> Result<usize, String> {
             // As root every process is seen: an accepted connection nobody
             // holds is still in its listener's queue.
             let why_none = if accepted && is_root() {
-                "not accepted yet: it waits in its listener's queue".to_string()
+                ("not accepted yet: it waits in its listener's queue".to_string(), "not accepted yet")
             } else if is_root() {
-                "no process holds it (being closed, or held by the kernel)".to_string()
+                ("no process holds it (being closed, or held by the kernel)".to_string(), "no process")
             } else {
-                "its process is not visible (another user's: run as root)".to_string()
+                ("its process is not visible (another user's: run as root)".to_string(), "process not visible")
             };
             let facts = Facts {
                 conn,

@@ -89,8 +89,9 @@ pub struct Facts<'a> {
     pub conn: &'a Established,
     /// The local end is a listening port: an accepted connection.
     pub accepted: bool,
-    /// The process holding it; Err: why there is none to look at.
-    pub owner: Result<&'a Owner, String>,
+    /// The process holding it; Err: why there is none to look at, and a
+    /// label for the summary.
+    pub owner: Result<&'a Owner, (String, &'static str)>,
     pub opts: Option<&'a Options>,
     /// The library's settings in the owner (Err: why unknown).
     pub settings: Option<&'a Result<Theirs, String>>,
@@ -99,7 +100,7 @@ pub struct Facts<'a> {
 fn library(f: &Facts) -> Library {
     let o = match &f.owner {
         Ok(o) => o,
-        Err(why) => return Library::Not(why.clone(), "no process"),
+        Err((why, label)) => return Library::Not(why.clone(), label),
     };
     if o.go {
         return Library::Not("Go binary: its own system calls bypass LD_PRELOAD".into(), "Go");
@@ -207,5 +208,99 @@ pub fn judge(f: &Facts) -> Verdict {
             _ => v(Status::Unknown, format!("keepalive on, idle time unknown: {unreadable}"), "unknown"),
         },
         (None, _, _) => v(Status::Unknown, format!("data in flight hides the keepalive timer, and {unreadable}"), "unknown"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::their_settings;
+    use super::*;
+    use std::time::Duration;
+
+    fn conn(peer: &str, timer: Pending) -> Established {
+        Established { local: "10.0.0.5:40000".parse().unwrap(), peer: peer.parse().unwrap(), inode: 1, uid: 0, timer }
+    }
+
+    /// A dynamically linked process with `env`, the library mapped or not.
+    fn owner(library: bool, env: &[(&str, &str)]) -> Owner {
+        Owner {
+            pid: 1,
+            name: "app".into(),
+            argv0: Some("/usr/bin/app".into()),
+            exe: Some("/usr/bin/app".into()),
+            library: Some(library.then(|| "/usr/lib/x86_64-linux-gnu/libsockfix.so".into())),
+            loader: Some(true),
+            go: false,
+            environ: Ok(env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()),
+            secure: Some(false),
+            // No config file: the environment and the defaults only.
+            root: "/nonexistent-root".into(),
+        }
+    }
+
+    fn opts(keepalive: bool, idle: u32) -> Options {
+        Options { keepalive, keepidle_s: idle, keepintvl_s: 15, keepcnt: 9, user_timeout_ms: 0 }
+    }
+
+    fn judged(c: &Established, accepted: bool, o: &Owner, opts: Option<&Options>) -> Verdict {
+        let theirs = their_settings::of(o);
+        judge(&Facts { conn: c, accepted, owner: Ok(o), opts, settings: Some(&theirs) })
+    }
+
+    #[test]
+    fn reasons() {
+        let c = conn("10.0.0.9:3306", Pending::None);
+        let off = opts(false, 7200);
+        let mut o = owner(false, &[]);
+        o.loader = Some(false);
+        assert_eq!(judged(&c, false, &o, Some(&off)).label, Some("static"));
+        o.go = true;
+        assert_eq!(judged(&c, false, &o, Some(&off)).label, Some("Go"));
+        let o = owner(false, &[("LD_PRELOAD", "/opt/libsockfix.so")]);
+        let v = judged(&c, false, &o, Some(&off));
+        assert_eq!((v.status, v.label), (Status::Unprotected, Some("no library")));
+        assert!(v.reason.unwrap().contains("LD_PRELOAD=/opt/libsockfix.so"));
+        let o = owner(true, &[]);
+        assert_eq!(judged(&c, false, &o, Some(&off)).label, Some("keepalive off by the program"));
+        assert_eq!(judged(&c, true, &o, Some(&off)).label, Some("SOCKFIX_SERVER off"));
+        let o = owner(true, &[("SOCKFIX_SERVER", "on"), ("SOCKFIX_DEST", "192.0.2.0/24")]);
+        assert_eq!(judged(&c, true, &o, Some(&off)).label, Some("keepalive off by the program"));
+        assert_eq!(judged(&c, false, &o, Some(&off)).label, Some("SOCKFIX_DEST"));
+        let o = owner(true, &[("SOCKFIX_PROGRAMS", "php-fpm")]);
+        assert_eq!(judged(&c, false, &o, Some(&off)).label, Some("SOCKFIX_PROGRAMS"));
+        let o = owner(true, &[("SOCKFIX_SKIP_PROGRAMS", "app")]);
+        assert_eq!(judged(&c, false, &o, Some(&off)).label, Some("SOCKFIX_SKIP_PROGRAMS"));
+        let o = owner(true, &[("SOCKFIX_KEEPALIVE", "off")]);
+        assert_eq!(judged(&c, false, &o, Some(&off)).label, Some("SOCKFIX_KEEPALIVE=off"));
+    }
+
+    #[test]
+    fn keepalive_idle_decides_protected_or_weak() {
+        let c = conn("10.0.0.9:3306", Pending::Keepalive(Duration::from_secs(10)));
+        let lib = owner(true, &[]);
+        let v = judged(&c, false, &lib, Some(&opts(true, 15)));
+        assert_eq!((v.status, v.covered_by), (Status::Protected, Some("sockfix")));
+        let v = judged(&c, false, &owner(false, &[]), Some(&opts(true, 60)));
+        assert_eq!((v.status, v.covered_by), (Status::Protected, Some("program")));
+        let v = judged(&c, false, &owner(false, &[]), Some(&opts(true, 7200)));
+        assert_eq!((v.status, v.label), (Status::Weak, Some("no library")));
+        assert_eq!(judged(&c, false, &lib, Some(&opts(true, 3600))).status, Status::Weak);
+        // Without the socket's options: the library's settings, else unknown.
+        assert_eq!(judged(&c, false, &lib, None).status, Status::Protected);
+        assert_eq!(judged(&c, false, &owner(false, &[]), None).status, Status::Unknown);
+        let long = conn("10.0.0.9:3306", Pending::Keepalive(Duration::from_secs(7000)));
+        assert_eq!(judged(&long, false, &owner(false, &[]), None).status, Status::Weak);
+        let busy = conn("10.0.0.9:3306", Pending::Retransmit(Duration::from_millis(200)));
+        assert_eq!(judged(&busy, false, &lib, None).status, Status::Unknown);
+        assert_eq!(judged(&busy, false, &lib, Some(&opts(true, 15))).status, Status::Protected);
+    }
+
+    #[test]
+    fn spans() {
+        assert_eq!(span(15), "15s");
+        assert_eq!(span(60), "1m");
+        assert_eq!(span(90), "1m30s");
+        assert_eq!(span(7200), "2h");
+        assert_eq!(span(7140), "1h59m");
     }
 }
