@@ -40,8 +40,8 @@ use verdict::{Facts, Status};
 
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Exit status: 0; 1 when a connection whose peer matches --dest (default: any) \
-                        is weak or unprotected; 2 on a usage error. Run as root to see every process \
-                        and network namespace.")]
+                        is weak or unprotected, or the socket table cannot be read; 2 on a usage \
+                        error. Run as root to see every process and network namespace.")]
 pub struct AuditArgs {
     /// Only connections to these peers (SOCKFIX_DEST syntax: *, CIDR, CIDR:PORT, :PORT);
     /// the exit status is 1 when one of them is not protected
