@@ -6,16 +6,21 @@
 #     it is installed);
 #   - idempotent rewrite, --print, --remove, a drop-in not written by
 #     sockfix left alone, bad unit names and bad values refused;
-#   - the shipped examples: the Celery drop-in and seed 004's libkeepalive
-#     unit parse cleanly, and the latter's KEEPIDLE=7 KEEPINTVL=1 KEEPCNT=3
-#     reach a connection unchanged.
+#   - the shipped examples: the Celery drop-in and the failover story's
+#     libkeepalive unit parse cleanly, and the latter's KEEPIDLE=7
+#     KEEPINTVL=1 KEEPCNT=3 reach a connection unchanged;
+#   - on the host (in a private mount namespace, over tmpfs): where systemd
+#     does not run, or the unit does not exist, the drop-in is written and a
+#     clear warning says why 'systemctl daemon-reload' cannot help; with the
+#     unit installed and systemd running, no warning; --root and --print stay
+#     quiet.
 source "$CT_ROOT/c-tests/lib.sh"
 source "$CT_ROOT/c-tests/opt_lib.sh"
 need_lib
 need python3
-SFX=$CT_ROOT/scripts/sockfix
+SFX=${CT_SFX:-$CT_ROOT/target/release/sockfix}
+[ -x "$SFX" ] || fail "the sockfix command is not built: $SFX"
 export SOCKFIX_LIBRARY=$CT_LIB
-SETTINGS_BIN=$(dirname "$CT_LIB")/sockfix-settings
 R=$CT_TMP/root
 mkdir -p "$R"
 
@@ -105,11 +110,11 @@ for u in foo/bar x.timer .hidden 'a b'; do
     [ $rc = 2 ] || fail "unit name '$u': exit $rc, want 2: $out"
 done
 out=$("$SFX" systemd --root "$R" 2>&1); [ $? = 2 ] || fail "no unit: want exit 2: $out"
-if [ -x "$SETTINGS_BIN" ]; then
-    out=$("$SFX" systemd --root "$R" badvalue --keepalive banana 2>&1); rc=$?
-    [ $rc = 2 ] || fail "bad value: exit $rc, want 2: $out"
-    [ -e "$R/etc/systemd/system/badvalue.service.d" ] && fail "a drop-in was written for a bad value"
-fi
+out=$("$SFX" systemd --root "$R" badvalue --keepalive banana 2>&1); rc=$?
+[ $rc = 2 ] || fail "bad value: exit $rc, want 2: $out"
+grep -q 'SOCKFIX_KEEPIDLE=banana (command line): not a duration' <<<"$out" && grep -q 'nothing was written' <<<"$out" ||
+    fail "bad value: no clear refusal: $out"
+[ -e "$R/etc/systemd/system/badvalue.service.d" ] && fail "a drop-in was written for a bad value"
 
 # --remove.
 out=$("$SFX" systemd --root "$R" --remove mariadb 2>&1) || fail "--remove: $out"
@@ -131,21 +136,66 @@ for f in "$EX"/*.service.d-sockfix.conf; do
         grep -q 'sockfix.conf' <<<"$v" && fail "systemd-analyze verify complains about $f: $v"
     fi
     envlines "$f" | grep -q '^LD_PRELOAD=/usr/lib/.*/libsockfix.so$' || fail "$f: no LD_PRELOAD of the packaged library"
-    if [ -x "$SETTINGS_BIN" ]; then
-        # Its settings, as the library's parser reads them: no warning.
-        mapfile -t kv < <(envlines "$f" | grep -v '^LD_PRELOAD=')
-        err=$(env -i SOCKFIX_CONFIG=/dev/null "${kv[@]}" "$SETTINGS_BIN" 2>&1 >/dev/null) ||
-            fail "$f: its settings do not parse cleanly: $err"
-    fi
+    # Its settings, as the library's parser reads them: no warning.
+    mapfile -t kv < <(envlines "$f" | grep -v '^LD_PRELOAD=')
+    err=$(env -i SOCKFIX_CONFIG=/dev/null "${kv[@]}" "$SFX" config 2>&1 >/dev/null) ||
+        fail "$f: its settings do not parse cleanly: $err"
 done
-# Seed 004's unit: libkeepalive's names, unchanged.
+# The failover story's libkeepalive unit: libkeepalive's names, unchanged.
 f=$EX/libkeepalive-unit.service.d-sockfix.conf
 [ "$(envlines "$f" | grep -v '^LD_PRELOAD=')" = $'KEEPIDLE=7\nKEEPINTVL=1\nKEEPCNT=3' ] ||
-    fail "$f does not carry seed 004's KEEPIDLE=7 KEEPINTVL=1 KEEPCNT=3: $(envlines "$f")"
+    fail "$f does not carry KEEPIDLE=7 KEEPINTVL=1 KEEPCNT=3: $(envlines "$f")"
 mapfile -t kv < <(envlines "$f" | grep -v '^LD_PRELOAD=')
 probe_lib "${kv[@]}" -- tcp 127.0.0.1
-expect "seed 004's unit environment" connect=ok keepalive=1 idle=7 intvl=1 cnt=3
+expect "libkeepalive unit environment" connect=ok keepalive=1 idle=7 intvl=1 cnt=3
 f=$EX/celery-worker.service.d-sockfix.conf
 envlines "$f" | grep -q '^SOCKFIX_IDLE_CHECK=' || fail "$f: no idle check"
 note "ok: examples"
+
+# --- on the host: systemd not running, the unit missing (a private mount
+# namespace, with tmpfs over /run/systemd, /etc/systemd/system and
+# /var/lib: the real ones are never written).
+if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
+    cat >"$CT_TMP/host.sh" <<'HOST'
+set -u
+SFX=$1
+fail() { echo "FAIL: $*"; exit 1; }
+for d in /run/systemd /etc/systemd/system /var/lib; do
+    mkdir -p "$d" && mount -t tmpfs -o mode=0755 tmpfs "$d" || fail "tmpfs over $d"
+done
+U=sockfix-nonesuch-$$
+# 1. systemd not running (no /run/systemd/system).
+out=$("$SFX" systemd "$U" --keepalive 7,1,3 2>"$T/err"); rc=$?
+[ $rc = 0 ] || fail "not running: exit $rc: $out $(cat "$T/err")"
+[ -f /etc/systemd/system/$U.service.d/sockfix.conf ] || fail "not running: no drop-in written"
+grep -q 'warning: systemd is not running on this host' "$T/err" || fail "not running: no warning: $(cat "$T/err")"
+grep -q 'now run:' <<<"$out" && fail "not running: still says to run systemctl: $out"
+grep -qx "/etc/systemd/system/$U.service.d/sockfix.conf" /var/lib/sockfix/systemd-dropins || fail "the drop-in was not noted"
+# 2. systemd running, but no such unit.
+mkdir /run/systemd/system
+out=$("$SFX" systemd "$U" --keepalive 7,1,3 2>"$T/err") || fail "no unit: exit $?"
+grep -q "warning: no unit $U.service is installed on this host" "$T/err" || fail "no unit: no warning: $(cat "$T/err")"
+grep -q 'now run:' <<<"$out" && fail "no unit: still says to run systemctl: $out"
+# 3. the unit exists, systemd runs: no warning, the systemctl lines.
+printf '[Service]\nExecStart=/bin/true\n' >/etc/systemd/system/$U.service
+out=$("$SFX" systemd "$U" --keepalive 7,1,3 2>"$T/err") || fail "unit: exit $?"
+[ -s "$T/err" ] && fail "unit present: stderr: $(cat "$T/err")"
+grep -q "systemctl restart $U.service" <<<"$out" || fail "unit present: no systemctl lines: $out"
+# 4. --print and --root stay quiet whatever the host.
+rm -rf /run/systemd/system /etc/systemd/system/$U.service
+"$SFX" systemd "$U" --print --keepalive 5 >/dev/null 2>"$T/err" || fail "--print: exit $?"
+[ -s "$T/err" ] && fail "--print warned: $(cat "$T/err")"
+mkdir -p "$T/r"
+"$SFX" systemd --root "$T/r" "$U" --keepalive 5 >/dev/null 2>"$T/err" || fail "--root: exit $?"
+[ -s "$T/err" ] && fail "--root warned: $(cat "$T/err")"
+echo host-ok
+HOST
+    real_before=$(ls -la /etc/systemd/system 2>/dev/null | sha256sum)
+    res=$(T=$CT_TMP unshare -m --propagation private bash "$CT_TMP/host.sh" "$SFX" 2>&1)
+    [ "$(ls -la /etc/systemd/system 2>/dev/null | sha256sum)" = "$real_before" ] || fail "the real /etc/systemd/system changed!"
+    [ "$(tail -n 1 <<<"$res")" = host-ok ] || fail "on the host: $res"
+    note "ok: warnings where systemd does not run or the unit does not exist; --print and --root quiet"
+else
+    note "(host warnings not tested: needs root and unshare -m)"
+fi
 exit 0

@@ -89,6 +89,17 @@ pub fn judge(options: &[(String, String)]) -> Judged {
     judge_layers(options, environment)
 }
 
+/// The options alone, as a systemd drop-in carries them to a service: not
+/// this shell's environment, and no config file unless the options name one
+/// (the service reads its own /etc/sockfix.conf when it starts).
+pub fn judge_alone(options: &[(String, String)]) -> Vec<Problem> {
+    let mut pairs = options.to_vec();
+    if !pairs.iter().any(|(k, _)| k == "SOCKFIX_CONFIG") {
+        pairs.push(("SOCKFIX_CONFIG".into(), "/dev/null".into()));
+    }
+    judge_layers(Layer { source: COMMAND_LINE.into(), pairs }, Layer { source: ENVIRONMENT.into(), pairs: Vec::new() }).problems
+}
+
 /// `judge` on given layers (unit tests give their own environment).
 fn judge_layers(options: Layer, environment: Layer) -> Judged {
     let last_config = |l: &Layer| l.pairs.iter().rev().find(|(k, _)| k == "SOCKFIX_CONFIG").map(|(_, v)| v.clone());

@@ -7,7 +7,11 @@
 //! COMMAND and its arguments, as sockfix(1) says ("options stop at the first
 //! word that is not one").
 
-use crate::{audit, completions, config, options::SettingArgs, preload, status, systemd};
+use crate::{
+    audit, completions, config,
+    options::{ForceArg, SettingArgs},
+    preload, status, systemd,
+};
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser, Subcommand};
 use std::ffi::OsString;
@@ -60,6 +64,8 @@ See sockfix(1), sockfix.conf(5), libsockfix(7).";
 pub struct Cli {
     #[command(flatten)]
     pub settings: SettingArgs,
+    #[command(flatten)]
+    pub force: ForceArg,
     /// The library to load (default: $SOCKFIX_LIBRARY, the package's, /usr/local/lib, the build tree)
     #[arg(long, value_name = "PATH", global = true, help_heading = "Options")]
     pub library: Option<PathBuf>,
@@ -80,7 +86,7 @@ pub enum Command {
     /// Enable, disable or check the global install (/etc/ld.so.preload)
     Preload(preload::PreloadArgs),
     /// Write (or --remove) a systemd drop-in that runs UNIT with the library
-    Systemd(systemd::SystemdArgs),
+    Systemd(Box<systemd::SystemdArgs>),
     /// Which established TCP connections on this host are protected, and why not
     Audit(audit::AuditArgs),
     /// Print the shell completion script for bash or zsh
@@ -122,10 +128,10 @@ pub fn main() -> ExitCode {
         Some(Command::Config(a)) => config::run(*a, library),
         Some(Command::Status(a)) => status::run(a, library),
         Some(Command::Preload(a)) => preload::run(a, library),
-        Some(Command::Systemd(a)) => systemd::run(a, library),
+        Some(Command::Systemd(a)) => systemd::run(*a, library),
         Some(Command::Audit(a)) => audit::run(a, library),
         Some(Command::Completions(a)) => completions::run(a),
-        None => crate::run::run(&cli.settings, cli.program, library),
+        None => crate::run::run(&cli.settings, &cli.force, cli.program, library),
     }
 }
 

@@ -5,7 +5,7 @@
 
 use crate::check::{self, Judged};
 use crate::cli::USAGE_ERROR;
-use crate::options::SettingArgs;
+use crate::options::{ForceArg, SettingArgs};
 use crate::settings::{self, describe};
 use std::path::Path;
 use std::process::ExitCode;
@@ -14,16 +14,19 @@ use std::process::ExitCode;
 pub struct ConfigArgs {
     #[command(flatten)]
     pub settings: SettingArgs,
+    #[command(flatten)]
+    pub force: ForceArg,
 }
 
 pub fn run(args: ConfigArgs, _library: Option<&Path>) -> ExitCode {
-    let options = match args.settings.to_env() {
+    let mut options = match args.settings.to_env() {
         Ok(o) => o,
         Err(e) => {
             eprintln!("sockfix config: {e} (see 'sockfix config --help')");
             return ExitCode::from(USAGE_ERROR);
         }
     };
+    args.force.add_to(&mut options);
     let judged = check::judge(&options);
     for line in lines(&judged) {
         println!("{line}");

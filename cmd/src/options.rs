@@ -62,6 +62,26 @@ pub struct SettingArgs {
     pub set: Vec<String>,
 }
 
+/// `--force` (SOCKFIX_FORCE=on): the settings win over options the program
+/// set itself before connecting. For running a command and `config`; under
+/// `systemd`, `--force` keeps its own meaning (replace a drop-in sockfix did
+/// not write), and `--set FORCE=on` puts the setting in the drop-in.
+#[derive(Args, Debug, Default, Clone)]
+pub struct ForceArg {
+    /// The settings win over options the program set before connecting (SOCKFIX_FORCE)
+    #[arg(long)]
+    pub force: bool,
+}
+
+impl ForceArg {
+    /// Adds SOCKFIX_FORCE=on to `env` when --force was given.
+    pub fn add_to(&self, env: &mut Vec<(String, String)>) {
+        if self.force {
+            env.push(("SOCKFIX_FORCE".into(), "on".into()));
+        }
+    }
+}
+
 impl SettingArgs {
     /// The variables the options stand for, in order: (KEY, VALUE). Err: a
     /// usage error (the value's shape is wrong before the library's parser

@@ -6,7 +6,7 @@
 //! `trial` (fresh processes with the library), `abi` (every ABI's loader).
 
 mod abi;
-mod atomic;
+pub(crate) mod atomic;
 mod file;
 mod state;
 mod trial;

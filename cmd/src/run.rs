@@ -6,7 +6,7 @@
 use crate::check;
 use crate::cli::RUN_ERROR;
 use crate::library;
-use crate::options::SettingArgs;
+use crate::options::{ForceArg, SettingArgs};
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
@@ -24,14 +24,15 @@ fn fail(status: u8, message: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(status)
 }
 
-pub fn run(settings: &SettingArgs, program: Vec<OsString>, library: Option<&Path>) -> ExitCode {
+pub fn run(settings: &SettingArgs, force: &ForceArg, program: Vec<OsString>, library: Option<&Path>) -> ExitCode {
     let Some((name, args)) = program.split_first() else {
         return fail(RUN_ERROR, "no command to run (see 'sockfix --help')");
     };
-    let options = match settings.to_env() {
+    let mut options = match settings.to_env() {
         Ok(o) => o,
         Err(e) => return fail(RUN_ERROR, format!("{e} (see 'sockfix --help')")),
     };
+    force.add_to(&mut options);
     let judged = check::judge(&options);
     if !judged.problems.is_empty() {
         for p in &judged.problems {

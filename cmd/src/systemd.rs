@@ -1,12 +1,262 @@
-//! `sockfix systemd` (being written on its own branch).
+//! `sockfix systemd UNIT [OPTIONS] [--root DIR] [--remove] [--print]
+//! [--force]`: a drop-in, /etc/systemd/system/UNIT.d/sockfix.conf, that
+//! starts one service with the library and the settings given
+//! (`Environment=` lines, systemd.exec(5)), and the systemctl commands that
+//! apply it. The values are judged by the library's own parser before
+//! anything is written. On a host where systemd does not run, or where the
+//! unit does not exist, the drop-in is still written (it may be meant for
+//! later) but sockfix says so plainly instead of sending the user to a
+//! `systemctl daemon-reload` that fails.
 
-use std::path::Path;
+use crate::check;
+use crate::cli::USAGE_ERROR;
+use crate::library;
+use crate::options::SettingArgs;
+use crate::preload::atomic;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-#[derive(clap::Args, Debug)]
-pub struct SystemdArgs {}
+/// The first line of every drop-in sockfix writes: how it knows its own.
+const MARK: &str = "# Written by \"sockfix systemd\"";
+/// Where the drop-ins written are noted, for the package's purge.
+const NOTED: &str = "/var/lib/sockfix/systemd-dropins";
+const ERROR: u8 = 1;
 
-pub fn run(_args: SystemdArgs, _library: Option<&Path>) -> ExitCode {
-    eprintln!("sockfix systemd: not written yet");
-    ExitCode::from(1)
+#[derive(clap::Args, Debug)]
+pub struct SystemdArgs {
+    /// The unit (a .service; without a suffix, .service is added)
+    #[arg(value_name = "UNIT")]
+    pub unit: String,
+    #[command(flatten)]
+    pub settings: SettingArgs,
+    /// Write under DIR instead of / (an image, a container's root)
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// Delete the drop-in instead
+    #[arg(long)]
+    pub remove: bool,
+    /// Print the drop-in, write nothing
+    #[arg(long)]
+    pub print: bool,
+    /// Replace (or remove) a drop-in sockfix did not write
+    #[arg(long)]
+    pub force: bool,
+}
+
+fn fail(status: u8, message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("sockfix systemd: {message}");
+    ExitCode::from(status)
+}
+
+pub fn run(args: SystemdArgs, library: Option<&Path>) -> ExitCode {
+    let unit = match unit_name(&args.unit) {
+        Ok(u) => u,
+        Err(e) => return fail(USAGE_ERROR, e),
+    };
+    let root = match &args.root {
+        None => PathBuf::from("/"),
+        Some(r) => match fs::canonicalize(r) {
+            Ok(p) if p.is_dir() => p,
+            _ => return fail(ERROR, format!("--root {}: no such directory", r.display())),
+        },
+    };
+    let dir = root.join("etc/systemd/system").join(format!("{unit}.d"));
+    let file = dir.join("sockfix.conf");
+    let on_host = args.root.is_none() || root == Path::new("/");
+    if args.remove {
+        return remove(&file, &dir, &unit, args.force, on_host);
+    }
+    let options = match args.settings.to_env() {
+        Ok(o) => o,
+        Err(e) => return fail(USAGE_ERROR, format!("{e} (see 'sockfix systemd --help')")),
+    };
+    let problems = check::judge_alone(&options);
+    if !problems.is_empty() {
+        for p in &problems {
+            eprintln!("sockfix systemd: {}", p.what());
+        }
+        return fail(
+            USAGE_ERROR,
+            format!("refusing to write the drop-in for {unit}: the library would not use these settings as given; nothing was written"),
+        );
+    }
+    let lib = match library::find(library) {
+        Ok(l) => l,
+        Err(e) => return fail(ERROR, e),
+    };
+    let text = dropin(&unit, &lib, &options);
+    if args.print {
+        print!("{text}");
+        return ExitCode::SUCCESS;
+    }
+    if file.exists() && !args.force && !written_by_us(&file) {
+        return fail(
+            ERROR,
+            format!("{} exists and was not written by sockfix; not replacing it (--force to replace it)", file.display()),
+        );
+    }
+    if let Err(e) = fs::create_dir_all(&dir) {
+        return fail(ERROR, format!("cannot create {}: {e}", dir.display()));
+    }
+    if let Err(e) = atomic::write(&file, text.as_bytes(), None) {
+        return fail(ERROR, e);
+    }
+    if on_host {
+        note_written(&file);
+    }
+    println!("wrote {}", file.display());
+    for line in text.lines() {
+        println!("  | {line}");
+    }
+    if on_host {
+        if let Some(warning) = host_warning(&unit) {
+            eprintln!("sockfix systemd: warning: {warning}");
+            println!("(an LD_PRELOAD the unit sets itself is replaced by this one)");
+            return ExitCode::SUCCESS;
+        }
+    }
+    println!("now run:\n  systemctl daemon-reload\n  systemctl restart {unit}");
+    println!("(an LD_PRELOAD the unit sets itself is replaced by this one)");
+    ExitCode::SUCCESS
+}
+
+/// UNIT as systemd names it: a .service (added when there is no suffix);
+/// Environment= belongs to services only.
+fn unit_name(given: &str) -> Result<String, String> {
+    const OTHER: [&str; 10] = ["socket", "timer", "target", "path", "mount", "automount", "swap", "slice", "scope", "device"];
+    let unit = match given.rsplit_once('.') {
+        Some((_, "service")) => given.to_string(),
+        Some((_, suffix)) if OTHER.contains(&suffix) => {
+            return Err(format!("{given}: Environment= belongs to a .service unit"));
+        }
+        _ => format!("{given}.service"),
+    };
+    let ok = |c: char| c.is_ascii_alphanumeric() || ":_.@\\-".contains(c);
+    if unit.starts_with('.') || !unit.chars().all(ok) {
+        return Err(format!("not a unit name: {unit}"));
+    }
+    Ok(unit)
+}
+
+/// A value as one systemd `Environment=` word: in double quotes, with `\`,
+/// `"` and the specifier `%` escaped (systemd.exec(5), systemd.unit(5)).
+pub fn quote(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\"").replace('%', "%%"))
+}
+
+fn dropin(unit: &str, lib: &Path, options: &[(String, String)]) -> String {
+    let mut t = format!(
+        "{MARK} (sockfix {}): run {unit} with libsockfix.\n\
+         # The settings are described in sockfix.conf(5); others come from /etc/sockfix.conf.\n\
+         # Undo: sockfix systemd --remove {unit} (or delete this file), then\n\
+         #   systemctl daemon-reload && systemctl restart {unit}\n\
+         [Service]\n",
+        env!("CARGO_PKG_VERSION")
+    );
+    t.push_str(&format!("Environment={}\n", quote(&format!("LD_PRELOAD={}", lib.display()))));
+    for (k, v) in options {
+        t.push_str(&format!("Environment={}\n", quote(&format!("{k}={v}"))));
+    }
+    t
+}
+
+fn written_by_us(file: &Path) -> bool {
+    fs::read_to_string(file).is_ok_and(|t| t.lines().next().is_some_and(|l| l.starts_with(MARK)))
+}
+
+fn remove(file: &Path, dir: &Path, unit: &str, force: bool, on_host: bool) -> ExitCode {
+    if !file.exists() {
+        println!("nothing to remove: {} does not exist", file.display());
+        return ExitCode::SUCCESS;
+    }
+    if !force && !written_by_us(file) {
+        return fail(
+            ERROR,
+            format!("{} was not written by sockfix; not removing it (--force to remove it anyway)", file.display()),
+        );
+    }
+    if let Err(e) = fs::remove_file(file) {
+        return fail(ERROR, format!("cannot remove {}: {e}", file.display()));
+    }
+    let _ = fs::remove_dir(dir);
+    println!("removed {}", file.display());
+    if on_host {
+        unnote(file);
+    }
+    println!("now run:\n  systemctl daemon-reload\n  systemctl restart {unit}");
+    ExitCode::SUCCESS
+}
+
+/// Notes a drop-in written on this host, so that purging the package can
+/// take it away again (debian/sockfix.postrm reads the list).
+fn note_written(file: &Path) {
+    let shown = file.display().to_string();
+    let listed = fs::read_to_string(NOTED).unwrap_or_default();
+    if listed.lines().any(|l| l == shown) {
+        return;
+    }
+    let _ = fs::create_dir_all(Path::new(NOTED).parent().unwrap_or(Path::new("/")));
+    if let Ok(mut f) = fs::OpenOptions::new().create(true).append(true).open(NOTED) {
+        let _ = writeln!(f, "{shown}");
+    }
+}
+
+fn unnote(file: &Path) {
+    let shown = file.display().to_string();
+    if let Ok(listed) = fs::read_to_string(NOTED) {
+        let kept: String = listed.lines().filter(|l| *l != shown).map(|l| format!("{l}\n")).collect();
+        let _ = atomic::write(Path::new(NOTED), kept.as_bytes(), fs::metadata(NOTED).ok().as_ref());
+    }
+}
+
+/// What would make `systemctl daemon-reload` and `restart` fail here: no
+/// running systemd (sd_booted(3): /run/systemd/system exists), or no such
+/// unit in the directories systemd loads units from (systemd.unit(5)).
+fn host_warning(unit: &str) -> Option<String> {
+    let root = Path::new("/");
+    if !root.join("run/systemd/system").is_dir() {
+        return Some(format!(
+            "systemd is not running on this host (no /run/systemd/system): the drop-in takes effect when {unit} is next started by a running systemd; 'systemctl daemon-reload' cannot work here now"
+        ));
+    }
+    // A template instance (name@x.service) is defined by name@.service.
+    let template = unit.split_once('@').map(|(base, _)| format!("{base}@.service"));
+    let dirs = [
+        "etc/systemd/system",
+        "run/systemd/system",
+        "usr/local/lib/systemd/system",
+        "usr/lib/systemd/system",
+        "lib/systemd/system",
+    ];
+    let defined = dirs.iter().any(|d| {
+        let d = root.join(d);
+        d.join(unit).exists() || template.as_ref().is_some_and(|t| d.join(t).exists())
+    });
+    (!defined).then(|| {
+        format!(
+            "no unit {unit} is installed on this host (looked in /etc/systemd/system, /run/systemd/system, /usr/local/lib/systemd/system, /usr/lib/systemd/system, /lib/systemd/system): the drop-in is written, but it does nothing until a unit of that name exists; check the name (systemctl list-unit-files '{}*')",
+            unit.trim_end_matches(".service")
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unit_names() {
+        assert_eq!(unit_name("mariadb").unwrap(), "mariadb.service");
+        assert_eq!(unit_name("getty@tty1.service").unwrap(), "getty@tty1.service");
+        assert!(unit_name("x.socket").unwrap_err().contains("belongs to a .service"));
+        assert!(unit_name("a b").unwrap_err().contains("not a unit name"));
+        assert!(unit_name(".hidden").is_err());
+    }
+
+    #[test]
+    fn values_are_quoted_for_systemd() {
+        assert_eq!(quote(r#"SOCKFIX_LOG=/var/log/a "b" 100%\x"#), r#""SOCKFIX_LOG=/var/log/a \"b\" 100%%\\x""#);
+    }
 }
