@@ -176,6 +176,11 @@ mkdir /run/systemd/system
 out=$("$SFX" systemd "$U" --keepalive 7,1,3 2>"$T/err") || fail "no unit: exit $?"
 grep -q "warning: no unit $U.service is installed on this host" "$T/err" || fail "no unit: no warning: $(cat "$T/err")"
 grep -q 'now run:' <<<"$out" && fail "no unit: still says to run systemctl: $out"
+# 2b. a masked unit (a link to /dev/null) says so.
+ln -s /dev/null /etc/systemd/system/$U.service
+"$SFX" systemd "$U" --keepalive 7,1,3 >/dev/null 2>"$T/err" || fail "masked: exit $?"
+grep -q "warning: $U.service is masked on this host" "$T/err" || fail "masked: no warning: $(cat "$T/err")"
+rm /etc/systemd/system/$U.service
 # 3. the unit exists, systemd runs: no warning, the systemctl lines.
 printf '[Service]\nExecStart=/bin/true\n' >/etc/systemd/system/$U.service
 out=$("$SFX" systemd "$U" --keepalive 7,1,3 2>"$T/err") || fail "unit: exit $?"

@@ -6,13 +6,16 @@
 //! anything is written. On a host where systemd does not run, or where the
 //! unit does not exist, the drop-in is still written (it may be meant for
 //! later) but sockfix says so plainly instead of sending the user to a
-//! `systemctl daemon-reload` that fails.
+//! `systemctl daemon-reload` that fails (`host`: is systemd running, is
+//! there such a unit).
 
 use crate::check;
 use crate::cli::USAGE_ERROR;
 use crate::library;
 use crate::options::SettingArgs;
 use crate::preload::atomic;
+
+mod host;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -212,34 +215,25 @@ fn unnote(file: &Path) {
 }
 
 /// What would make `systemctl daemon-reload` and `restart` fail here: no
-/// running systemd (sd_booted(3): /run/systemd/system exists), or no such
-/// unit in the directories systemd loads units from (systemd.unit(5)).
+/// running systemd, or no unit of that name (`host`).
 fn host_warning(unit: &str) -> Option<String> {
-    let root = Path::new("/");
-    if !root.join("run/systemd/system").is_dir() {
+    let running = host::systemd_running();
+    if !running {
         return Some(format!(
-            "systemd is not running on this host (no /run/systemd/system): the drop-in takes effect when {unit} is next started by a running systemd; 'systemctl daemon-reload' cannot work here now"
+            "systemd is not running on this host (no {}): the drop-in takes effect when {unit} is next started by a running systemd; 'systemctl daemon-reload' cannot work here now",
+            host::BOOTED_DIR
         ));
     }
-    // A template instance (name@x.service) is defined by name@.service.
-    let template = unit.split_once('@').map(|(base, _)| format!("{base}@.service"));
-    let dirs = [
-        "etc/systemd/system",
-        "run/systemd/system",
-        "usr/local/lib/systemd/system",
-        "usr/lib/systemd/system",
-        "lib/systemd/system",
-    ];
-    let defined = dirs.iter().any(|d| {
-        let d = root.join(d);
-        d.join(unit).exists() || template.as_ref().is_some_and(|t| d.join(t).exists())
-    });
-    (!defined).then(|| {
-        format!(
-            "no unit {unit} is installed on this host (looked in /etc/systemd/system, /run/systemd/system, /usr/local/lib/systemd/system, /usr/lib/systemd/system, /lib/systemd/system): the drop-in is written, but it does nothing until a unit of that name exists; check the name (systemctl list-unit-files '{}*')",
-            unit.trim_end_matches(".service")
-        )
-    })
+    let stem = unit.trim_end_matches(".service");
+    match host::find_unit(unit, running) {
+        host::Unit::Present => None,
+        host::Unit::Masked => Some(format!(
+            "{unit} is masked on this host: the drop-in does nothing until it is unmasked (systemctl unmask {unit})"
+        )),
+        host::Unit::Missing(how) => Some(format!(
+            "no unit {unit} is installed on this host ({how}): the drop-in is written, but it does nothing until a unit of that name exists; check the name (systemctl list-unit-files '{stem}*')"
+        )),
+    }
 }
 
 #[cfg(test)]
