@@ -224,7 +224,7 @@ fn peer_of_closed(fd: c_int, out: &mut libc::sockaddr_storage) {
 mod tests {
     use super::*;
 
-    // What Linux 6.18 left on the socket after each death (c-tests/t_live_timedout.sh).
+    // What Linux 6.18 left on the socket after each death (c-tests/live/t_live_timedout.sh).
     fn keepalive() -> Info {
         Info {
             probes: 2,
