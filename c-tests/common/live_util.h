@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -249,6 +250,18 @@ static inline int live_handshake(const char *ready, const char *go) {
         live_sleep_ms(5);
     }
     return 0;
+}
+
+// live_enter_netns: this thread (and what it starts) into the network
+// namespace /run/netns/NAME (made by `ip netns add`); "-" stays.
+static inline void live_enter_netns(const char *name) {
+    if (!strcmp(name, "-")) return;
+    char path[512];
+    snprintf(path, sizeof path, "/run/netns/%s", name);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) live_die("open %s", path);
+    if (setns(fd, CLONE_NEWNET) < 0) live_die("setns %s", path);
+    close(fd);
 }
 
 #endif

@@ -30,16 +30,6 @@
 #include <sys/stat.h>
 #include "live_util.h"
 
-static void enter_netns(const char *name) {
-    if (!strcmp(name, "-")) return;
-    char path[512];
-    snprintf(path, sizeof path, "/run/netns/%s", name);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) live_die("open %s", path);
-    if (setns(fd, CLONE_NEWNET) < 0) live_die("setns %s", path);
-    close(fd);
-}
-
 static int server(const char *addr, int port) {
     int lfd = live_listen(addr, port, NULL);
     printf("listening\n");
@@ -111,11 +101,11 @@ static int client(const char *addr, int port, const char *ready, const char *go,
 int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc == 5 && !strcmp(argv[1], "server")) {
-        enter_netns(argv[2]);
+        live_enter_netns(argv[2]);
         return server(argv[3], atoi(argv[4]));
     }
     if (argc == 8 && !strcmp(argv[1], "client")) {
-        enter_netns(argv[2]);
+        live_enter_netns(argv[2]);
         return client(argv[3], atoi(argv[4]), argv[5], argv[6], argv[7]);
     }
     fprintf(stderr, "usage: live_deadpeer server NETNS ADDR PORT\n"
