@@ -11,7 +11,8 @@
 #     takes the entry out again (byte for byte when nobody edited the file);
 #   - dpkg --purge removes every file the packages installed, the conffile
 #     /etc/sockfix.conf, /var/lib/sockfix, a drop-in `sockfix systemd`
-#     wrote, and the library's entry in /etc/ld.so.cache.
+#     wrote (in a private mount namespace over a tmpfs /etc/systemd/system:
+#     the real one is never written), and the library's entry in /etc/ld.so.cache.
 # Needs root, dpkg-dev, debhelper, lintian and cargo (Rust >= 1.79).
 # SOCKFIX_TEST_NO_DEB=1 skips it.
 source "$CT_ROOT/c-tests/common/lib.sh"
@@ -31,13 +32,11 @@ for p in libsockfix sockfix; do
 done
 unset SOCKFIX_LIBRARY
 UNIT=sockfix-ship-test
-DROPIN=/etc/systemd/system/$UNIT.service.d/sockfix.conf
 cleanup() {
     cleanup_pids
     if dpkg-query -W -f='${Status}' sockfix libsockfix 2>/dev/null | grep -q -E 'installed|config-files'; then
         dpkg --purge sockfix libsockfix >/dev/null 2>&1
     fi
-    rm -f "$DROPIN"; rmdir "${DROPIN%/*}" 2>/dev/null
 }
 trap cleanup EXIT
 real_before=$(cat /etc/ld.so.preload 2>/dev/null | sha256sum)
@@ -185,16 +184,32 @@ note "ok: preload enable with the package, and its prerm"
 # Any package's ldconfig trigger caches the library while it is installed.
 ldconfig
 ldconfig -p | grep -q '/libsockfix\.so$' || fail "the installed library is not in /etc/ld.so.cache"
+# The drop-in and the purge run in a private mount namespace with a tmpfs
+# over /etc/systemd/system: the real one is never written.
+cat >"$CT_TMP/purge.sh" <<'PURGE'
+set -u
+UNIT=$1 T=$2
+fail() { echo "FAIL: $*"; exit 1; }
+mount -t tmpfs -o mode=0755 tmpfs /etc/systemd/system || fail "tmpfs over /etc/systemd/system"
+D=/etc/systemd/system/$UNIT.service.d
 /usr/bin/sockfix systemd "$UNIT" --keepalive 7,1,3 >/dev/null 2>&1 || fail "sockfix systemd $UNIT"
-[ -f "$DROPIN" ] || fail "no $DROPIN"
+[ -f "$D/sockfix.conf" ] || fail "no $D/sockfix.conf"
 [ -f /var/lib/sockfix/systemd-dropins ] || fail "the drop-in was not recorded"
-dpkg --purge sockfix libsockfix >"$CT_TMP/purge.log" 2>&1 || fail "dpkg --purge: $(cat "$CT_TMP/purge.log")"
+dpkg --purge sockfix libsockfix >"$T/purge.log" 2>&1 || fail "dpkg --purge: $(cat "$T/purge.log")"
+[ -e "$D" ] && fail "purge left the drop-in $D"
+echo purge-ok
+PURGE
+mkdir -p /etc/systemd/system
+real_units=$(ls -la /etc/systemd/system | sha256sum)
+res=$(unshare -m --propagation private bash "$CT_TMP/purge.sh" "$UNIT" "$CT_TMP" 2>&1)
+[ "$(tail -n 1 <<<"$res")" = purge-ok ] || fail "drop-in and purge: $res"
+[ "$(ls -la /etc/systemd/system | sha256sum)" = "$real_units" ] || fail "the real /etc/systemd/system changed"
 left=
 while IFS= read -r f; do
     [ -d "$f" ] && continue             # shared directories (/usr/lib/...) stay
     [ -e "$f" ] || [ -L "$f" ] && left="$left $f"
 done <<<"$files"
-for d in /usr/libexec/sockfix /usr/share/doc/sockfix /usr/share/doc/libsockfix /var/lib/sockfix "${DROPIN%/*}"; do
+for d in /usr/libexec/sockfix /usr/share/doc/sockfix /usr/share/doc/libsockfix /var/lib/sockfix; do
     [ -e "$d" ] && left="$left $d"
 done
 [ -e /etc/sockfix.conf ] && left="$left /etc/sockfix.conf"
