@@ -23,8 +23,10 @@ use libc::{c_int, sockaddr, socklen_t};
 /// As connect(2); `flags` are `fd`'s file status flags, without O_NONBLOCK.
 pub unsafe fn connect(fd: c_int, addr: *const sockaddr, len: socklen_t, flags: c_int, timeout_ms: u64) -> c_int {
     let saved = sys::errno();
-    // connect() is a cancellation point even when it returns at once.
-    pthread_testcancel();
+    // connect() is a cancellation point even when it returns at once: a
+    // poll of no fds, libc's, acts on a pending cancellation and returns at
+    // once (pthread_testcancel would be one more import for every process).
+    real::poll(core::ptr::null_mut(), 0, 0);
     let Some(started) = start(fd, addr, len, flags) else {
         return real::connect(fd, addr, len);
     };
@@ -48,12 +50,6 @@ pub unsafe fn connect(fd: c_int, addr: *const sockaddr, len: socklen_t, flags: c
             -1
         }
     }
-}
-
-extern "C" {
-    /// pthread_testcancel(3): POSIX, in libc (libpthread before glibc 2.34);
-    /// the libc crate does not declare it for Linux.
-    fn pthread_testcancel();
 }
 
 /// Starts the connection with O_NONBLOCK set for that one system call:
