@@ -160,7 +160,10 @@ enum Verdict {
 }
 
 fn decide(fd: c_int, dir: Dir, start: Option<u64>, first: Runs, before: Runs) -> Verdict {
-    if !sys::is_tcp_socket(fd) {
+    // Without a syscall first: a call the kernel restarts is the most a
+    // signal can let resume (Restart::Never resumes a subset of it), so a
+    // signal that must interrupt costs no getsockopt.
+    if signals::resumable(first, before, Restart::ByKernel).is_none() || !sys::is_tcp_socket(fd) {
         return Verdict::Return;
     }
     let (option, events, _) = dir.timeout();

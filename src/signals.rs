@@ -158,6 +158,9 @@ pub enum Restart {
 /// first attempt). Returns the signal to name in the log. Anything else,
 /// including an EINTR with no handler run we know of, is left to the
 /// program.
+///
+/// Whatever resumes with `Restart::Never` also resumes with
+/// `Restart::ByKernel` (resume.rs asks the cheaper one first).
 pub fn resumable(first: Runs, before: Runs, restart: Restart) -> Option<c_int> {
     let restarts = restart == Restart::ByKernel;
     let resumes = ran_after(note(OTHER_RUN), before) || (restarts && ran_after(note(RESTART_RUN), before));
