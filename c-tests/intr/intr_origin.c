@@ -64,20 +64,29 @@ static void sleep_until(long at_ms)
         sleep_ms(left);
 }
 
-/* A child process that runs fn(arg) at T ms and then stays until it is
- * killed (its exit would raise SIGCHLD, a second signal), at most 60 s. */
-static pid_t child_at_T(void (*fn)(void *), void *arg)
+/* fork(), the child bounded: it dies with this process, and after 60 s. */
+static pid_t fork_bounded(void)
 {
     fflush(stdout);
     pid_t pid = fork();
     if (pid < 0)
         die("fork");
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        alarm(60);
+    }
+    return pid;
+}
+
+/* A child process that runs fn(arg) at T ms and then stays until it is
+ * killed (its exit would raise SIGCHLD, a second signal), at most 60 s. */
+static pid_t child_at_T(void (*fn)(void *), void *arg)
+{
+    pid_t pid = fork_bounded();
     if (pid > 0)
         return pid;
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
     /* Deaf to whatever the test sends its process group. */
     signal(sig, SIG_DFL);
-    alarm(60);
     sleep_until(T);
     fn(arg);
     for (;;)
@@ -481,13 +490,8 @@ static void setup_writer(struct call_state *c)
 
 static void peer_writer(struct call_state *c)
 {
-    fflush(stdout);
-    c->peer = fork();
-    if (c->peer < 0)
-        die("fork");
+    c->peer = fork_bounded();
     if (c->peer == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        alarm(60);
         close(c->fd);
         sleep_until(D); /* the peer reads nothing until D */
         _exit(pat_read_all(c->peer_fd, 0, c->write_total));
@@ -519,13 +523,8 @@ static void setup_connector(struct call_state *c)
 
 static void peer_connector(struct call_state *c)
 {
-    fflush(stdout);
-    c->peer = fork();
-    if (c->peer < 0)
-        die("fork");
+    c->peer = fork_bounded();
     if (c->peer == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        alarm(60);
         sleep_until(D);
         for (int i = 0; i < 2; i++)
             if (accept(c->peer_fd, NULL, NULL) < 0 && errno != EINTR)
