@@ -3,7 +3,7 @@
 //! timeout dissolve the attempt (so no SYN is retried behind the program's
 //! back) and fail with ETIMEDOUT, as the kernel does after its own ~2
 //! minutes. Non-blocking sockets get TCP_SYNCNT instead (see
-//! sockopt::syn_retries_for).
+//! settings::syn_retries_for).
 //!
 //! The socket is non-blocking only for the one system call that starts the
 //! connection, inside a section with every signal blocked (see `section`):

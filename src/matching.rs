@@ -17,6 +17,15 @@ struct Rule {
     port: Option<u16>,
 }
 
+/// A rule as `Dests::parts` gives it: an address block (address, prefix
+/// length; IPv4-mapped blocks already as IPv4) or any address, and a port or
+/// any port.
+#[allow(dead_code)]
+pub struct RuleParts {
+    pub net: Option<(IpAddr, u8)>,
+    pub port: Option<u16>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Net {
     V4 { addr: u32, prefix: u8 },
@@ -76,6 +85,27 @@ impl Dests {
             return Err("empty list (use * for every destination)".into());
         }
         Ok(dests)
+    }
+
+    /// `*`, or the rules as plain values: for the eBPF companion's maps
+    /// (`sockfix bpf`), which match them in the kernel as `matches` does.
+    #[allow(dead_code)]
+    pub fn parts(&self) -> Option<Vec<RuleParts>> {
+        if self.any {
+            return None;
+        }
+        Some(
+            self.rules
+                .iter()
+                .map(|r| RuleParts {
+                    net: r.net.map(|n| match n {
+                        Net::V4 { addr, prefix } => (IpAddr::V4(addr.into()), prefix),
+                        Net::V6 { addr, prefix } => (IpAddr::V6(addr.into()), prefix),
+                    }),
+                    port: r.port,
+                })
+                .collect(),
+        )
     }
 
     /// An IPv4-mapped IPv6 destination (::ffff:10.0.0.1) is matched as the

@@ -175,29 +175,9 @@ pub fn infer_app_flags(fd: c_int) -> u32 {
     flags
 }
 
-/// The TCP_SYNCNT that keeps a connect trying for at least `timeout_ms`:
-/// with the initial 1 s retransmission timeout doubling each time, n
-/// retries give up after 2^(n+1) - 1 seconds (3, 7, 15, 31, 63, 127 s...).
-pub fn syn_retries_for(timeout_ms: u64) -> c_int {
-    let mut n: u32 = 1;
-    while n < 30 && ((1u64 << (n + 1)) - 1) * 1000 < timeout_ms {
-        n += 1;
-    }
-    n.min(127) as c_int
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn syn_retries_cover_the_timeout() {
-        assert_eq!(syn_retries_for(1000), 1);
-        assert_eq!(syn_retries_for(3000), 1);
-        assert_eq!(syn_retries_for(3001), 2);
-        assert_eq!(syn_retries_for(60_000), 5);
-        assert_eq!(syn_retries_for(u32::MAX as u64), 22);
-    }
 
     fn socket(domain: c_int, ty: c_int) -> c_int {
         let fd = unsafe { libc::socket(domain, ty, 0) };

@@ -8,7 +8,7 @@
 //! word that is not one").
 
 use crate::{
-    audit, completions, config,
+    audit, bpf, completions, config,
     options::{ForceArg, SettingArgs},
     preload, status, systemd,
 };
@@ -31,6 +31,7 @@ const USAGE: &str = "sockfix [OPTIONS] [--] COMMAND [ARGS...]
        sockfix preload enable|disable|status [--library PATH] [--allow-missing-abi]
        sockfix systemd UNIT [OPTIONS] [--root DIR] [--remove] [--print]
        sockfix audit [OPTIONS]
+       sockfix bpf enable [OPTIONS] [--cgroup PATH] | disable [--cgroup PATH | --all] | status
        sockfix completions bash|zsh
        sockfix help [SUBCOMMAND]";
 
@@ -89,6 +90,8 @@ pub enum Command {
     Systemd(Box<systemd::SystemdArgs>),
     /// Which established TCP connections on this host are protected, and why not
     Audit(audit::AuditArgs),
+    /// The eBPF companion: the connection settings, from the kernel, for every program of a cgroup (static, Go, io_uring)
+    Bpf(bpf::BpfArgs),
     /// Print the shell completion script for bash or zsh
     Completions(completions::CompletionsArgs),
 }
@@ -130,6 +133,7 @@ pub fn main() -> ExitCode {
         Some(Command::Preload(a)) => preload::run(a, library),
         Some(Command::Systemd(a)) => systemd::run(*a, library),
         Some(Command::Audit(a)) => audit::run(a, library),
+        Some(Command::Bpf(a)) => bpf::run(a, library),
         Some(Command::Completions(a)) => completions::run(a),
         None => crate::run::run(&cli.settings, &cli.force, cli.program, library),
     }

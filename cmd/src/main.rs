@@ -7,7 +7,8 @@
 //! compiled in from ../src (the same source files: one parser); `library`
 //! where the library is; `check` the settings a program would get, judged
 //! by the library's parser; one module per subcommand: `run`, `config`,
-//! `status`, `preload`, `systemd`, `audit`, `completions`.
+//! `status`, `preload`, `systemd`, `audit`, `bpf` (the eBPF
+//! companion), `completions`.
 
 extern crate alloc;
 
@@ -25,6 +26,7 @@ mod sockaddr;
 mod sys;
 
 mod audit;
+mod bpf;
 mod check;
 mod cli;
 mod completions;

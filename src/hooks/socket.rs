@@ -53,7 +53,7 @@ pub(super) unsafe fn before_connect(fd: c_int, addr: *const sockaddr, len: sockl
     // The connect timeout needs to know whether the socket blocks.
     let flags = conn.connect_timeout_ms.and_then(|_| sys::fcntl_getfl(fd));
     let nonblocking = flags.is_some_and(|f| f & libc::O_NONBLOCK != 0);
-    let syn_retries = conn.connect_timeout_ms.filter(|_| nonblocking).map(sockopt::syn_retries_for);
+    let syn_retries = conn.connect_timeout_ms.filter(|_| nonblocking).map(crate::settings::syn_retries_for);
     let applied = sockopt::apply(fd, entry, conn, syn_retries, true)?;
     ft::add(fd, ft::KNOWN | ft::TCP | ft::APPLIED);
     let source = source::bind(fd, entry, conn, &dest);

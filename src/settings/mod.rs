@@ -307,6 +307,19 @@ pub fn auto_user_timeout_ms(c: &Conn) -> c_int {
     (keepalive_s.max(AUTO_USER_TIMEOUT_MIN_S) * 1000).min(c_int::MAX as i64) as c_int
 }
 
+/// The TCP_SYNCNT that keeps a connect trying for at least `timeout_ms`:
+/// with the initial 1 s retransmission timeout doubling each time, n
+/// retries give up after 2^(n+1) - 1 seconds (3, 7, 15, 31, 63, 127 s...;
+/// measured on Linux 6.18: 1 retry 3.1 s, 2 retries 7.1 s). The library
+/// sets it on non-blocking connects, the eBPF companion on every connect.
+pub fn syn_retries_for(timeout_ms: u64) -> c_int {
+    let mut n: u32 = 1;
+    while n < 30 && ((1u64 << (n + 1)) - 1) * 1000 < timeout_ms {
+        n += 1;
+    }
+    n.min(127) as c_int
+}
+
 /// The connection settings found in `layers`, over `base`.
 fn conn_settings(layers: &[Layer], base: &Conn, warn: &mut Warn) -> Conn {
     let d = base;

@@ -246,3 +246,12 @@ fn force_is_a_connection_setting() {
     assert!(w.is_empty(), "{w:?}");
     assert!(!s.conn.force && s.profiles[0].conn.force, "a [dest] section may force its destinations only");
 }
+
+#[test]
+fn syn_retries_cover_the_timeout() {
+    assert_eq!(syn_retries_for(1000), 1);
+    assert_eq!(syn_retries_for(3000), 1);
+    assert_eq!(syn_retries_for(3001), 2);
+    assert_eq!(syn_retries_for(60_000), 5);
+    assert_eq!(syn_retries_for(u32::MAX as u64), 22);
+}

@@ -1,0 +1,158 @@
+//! `sockfix bpf enable|disable|status`: the eBPF companion, which gives the
+//! connection settings to every TCP connection of a cgroup from the kernel,
+//! for the programs the library cannot reach (static binaries, Go without
+//! cgo, io_uring). The programs are in ../bpf; `layout` turns the
+//! library's settings into their map, `place` finds the cgroup and the bpf
+//! filesystem, `attach` loads and pins, `report` shows what is attached.
+//! See sockfix(1), BPF COMPANION.
+
+mod attach;
+mod layout;
+mod place;
+mod report;
+
+use crate::check;
+use crate::cli::USAGE_ERROR;
+use crate::options::{ForceArg, SettingArgs};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+const ERROR: u8 = 1;
+
+#[derive(clap::Args, Debug)]
+pub struct BpfArgs {
+    #[command(subcommand)]
+    pub action: Action,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum Action {
+    /// Attach the companion to a cgroup (default: the whole host) with the settings given, or update its settings in place
+    Enable(Box<EnableArgs>),
+    /// Detach the companion from a cgroup (default: the whole host), or from every cgroup with --all
+    Disable(DisableArgs),
+    /// Where the companion is attached, with which settings, since when; leftovers; exit 3 when not attached
+    Status,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct EnableArgs {
+    #[command(flatten)]
+    pub settings: SettingArgs,
+    #[command(flatten)]
+    pub force: ForceArg,
+    /// The cgroup (v2) to cover, with every cgroup below it: a path on the cgroup2 mount or relative to its root
+    #[arg(long, value_name = "PATH")]
+    pub cgroup: Option<PathBuf>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct DisableArgs {
+    /// The cgroup to detach from (as for enable)
+    #[arg(long, value_name = "PATH", conflicts_with = "all")]
+    pub cgroup: Option<PathBuf>,
+    /// Detach from every cgroup and remove every pin under /sys/fs/bpf/sockfix
+    #[arg(long)]
+    pub all: bool,
+}
+
+fn fail(status: u8, message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("sockfix bpf: {message}");
+    ExitCode::from(status)
+}
+
+pub fn run(args: BpfArgs, _library: Option<&Path>) -> ExitCode {
+    match args.action {
+        Action::Enable(a) => enable(*a),
+        Action::Disable(a) => disable(a),
+        Action::Status => report::status(),
+    }
+}
+
+/// Loading BPF programs and attaching them to cgroups takes CAP_BPF and
+/// CAP_NET_ADMIN (CAP_SYS_ADMIN before Linux 5.8): root, in practice.
+fn need_root() -> Result<(), String> {
+    // SAFETY: no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return Err("needs root (loading BPF programs and attaching them to a cgroup takes CAP_BPF and CAP_NET_ADMIN)".into());
+    }
+    Ok(())
+}
+
+fn enable(args: EnableArgs) -> ExitCode {
+    let mut options = match args.settings.to_env() {
+        Ok(o) => o,
+        Err(e) => return fail(USAGE_ERROR, format!("{e} (see 'sockfix bpf enable --help')")),
+    };
+    args.force.add_to(&mut options);
+    // The same rule as for running a program: every value the library
+    // would refuse is an error, and nothing is attached.
+    let judged = check::judge(&options);
+    if !judged.problems.is_empty() {
+        for p in &judged.problems {
+            eprintln!("sockfix bpf: {}", p.what());
+        }
+        return fail(ERROR, "nothing attached");
+    }
+    let map = match layout::compile(&judged.settings) {
+        Ok(m) => m,
+        Err(e) => return fail(ERROR, format!("{e}; nothing attached")),
+    };
+    if let Err(e) = need_root().and_then(|()| place::bpffs()) {
+        return fail(ERROR, e);
+    }
+    let cg = match place::cgroup(args.cgroup.as_deref()) {
+        Ok(c) => c,
+        Err(e) => return fail(ERROR, e),
+    };
+    let dir = cg.pins();
+    let (done, verb) =
+        if dir.exists() { (attach::update(&dir, &map), "settings updated") } else { (attach::attach(&cg, &map), "attached") };
+    if let Err(e) = done {
+        return fail(ERROR, format!("{}: {e}", cg.path.display()));
+    }
+    println!("sockfix bpf: {verb} on {} (cgroup {}): {}", cg.path.display(), cg.id, report::summary(&map));
+    for line in report::library_only(&judged) {
+        println!("sockfix bpf: {line}");
+    }
+    ExitCode::SUCCESS
+}
+
+fn disable(args: DisableArgs) -> ExitCode {
+    if let Err(e) = need_root() {
+        return fail(ERROR, e);
+    }
+    let dirs: Vec<(String, PathBuf)> = if args.all {
+        place::attached()
+            .into_iter()
+            .map(|(id, dir)| (place::cgroup_by_id(id).map_or(format!("cgroup {id}"), |p| p.display().to_string()), dir))
+            .collect()
+    } else {
+        match place::cgroup(args.cgroup.as_deref()) {
+            Ok(cg) => vec![(cg.path.display().to_string(), cg.pins())],
+            // A cgroup already removed: its copy went with it, but its
+            // pins may be left; --all removes those.
+            Err(e) => return fail(ERROR, format!("{e} (sockfix bpf disable --all removes every copy)")),
+        }
+    };
+    let mut status = ExitCode::SUCCESS;
+    for (name, dir) in &dirs {
+        if !dir.exists() {
+            println!("sockfix bpf: not attached to {name}");
+            continue;
+        }
+        match attach::remove_pins(dir) {
+            Ok(()) => println!("sockfix bpf: detached from {name}"),
+            Err(e) => status = fail(ERROR, format!("{name}: {e}")),
+        }
+    }
+    // The last copy gone: the shared socket map and the directory too.
+    if place::attached().is_empty() {
+        let _ = std::fs::remove_file(Path::new(place::PIN_ROOT).join("sockfix_sock"));
+        let _ = std::fs::remove_dir(place::PIN_ROOT);
+    }
+    if args.all && dirs.is_empty() {
+        println!("sockfix bpf: not attached anywhere");
+    }
+    status
+}
