@@ -1,0 +1,104 @@
+# Helpers for the t_bpf_*.sh tests of the eBPF companion (sockfix bpf).
+# Source it after lib.sh:
+#   source "$CT_ROOT/c-tests/common/lib.sh"; source "$CT_ROOT/c-tests/bpf/bpf_lib.sh"
+# Not a test itself (scripts/test only runs t_*.sh).
+#
+# The companion is only ever attached to a child cgroup the test makes
+# (never the machine's root cgroup), and the EXIT trap detaches it, stops
+# what the test tracked and removes the cgroup, whatever happens.
+
+[ "$(id -u)" = 0 ] || skip "needs root to load BPF programs"
+[ -x "$CT_SFX" ] || fail "the sockfix command is not built: $CT_SFX"
+clear_stray_settings LD_PRELOAD
+# Only the kernel's lack of BPF is a reason to skip.
+[ -e /sys/kernel/btf/vmlinux ] || skip "the kernel has no BTF (/sys/kernel/btf/vmlinux): no BPF companion here"
+grep -qw bpf /proc/filesystems || skip "the kernel has no bpf filesystem (no CONFIG_BPF_SYSCALL)"
+
+SFX=$CT_SFX
+# No config file of the machine's: every test states its settings.
+export SOCKFIX_CONFIG=/dev/null
+
+# The cgroup-v2 mount: pure v2 or the hybrid layout's unified/.
+bpf_cgroup2_root() {
+    local p
+    for p in /sys/fs/cgroup /sys/fs/cgroup/unified; do
+        [ "$(stat -f -c %T "$p" 2>/dev/null)" = cgroup2fs ] && { echo "$p"; return 0; }
+    done
+    return 1
+}
+
+# bpf_cgroups NAME...: makes child cgroups $CG_<NAME> (paths) of this test
+# under the cgroup2 root, removed on exit with the companion detached.
+BPF_CGS=()
+bpf_cgroups() {
+    local root name
+    root=$(bpf_cgroup2_root) || fail "no cgroup v2 mounted"
+    for name in "$@"; do
+        local path=$root/sockfix-test-$name-$$
+        mkdir "$path" || fail "cannot create cgroup $path"
+        BPF_CGS+=("$path")
+        printf -v "CG_$name" %s "$path"
+    done
+    trap 'bpf_cleanup' EXIT
+    trap 'exit 1' INT TERM HUP
+}
+
+bpf_cleanup() {
+    local cg p i
+    cleanup_pids
+    for cg in "${BPF_CGS[@]}"; do
+        "$SFX" bpf disable --cgroup "$cg" >/dev/null 2>&1
+        # Processes still in it (a test's stray child) go first, by PID.
+        for p in $(cat "$cg/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+        for i in 1 2 3 4 5 6 7 8 9 10; do
+            rmdir "$cg" 2>/dev/null && break
+            sleep 0.1
+        done
+        [ -d "$cg" ] && echo "WARNING: could not remove cgroup $cg"
+    done
+    return 0
+}
+
+# in_cgroup CG CMD...: runs CMD as a member of cgroup CG (the shell joins
+# it, then execs CMD).
+in_cgroup() {
+    local cg=$1
+    shift
+    sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$cg" "$@"
+}
+
+# bpf_listen PORT [ADDR]: a server on loopback that accepts and holds its
+# connections for up to 60 s (tracked, stopped on exit). Sets SERVER_PID.
+bpf_listen() {
+    local port=$1 addr=${2:-127.0.0.1}
+    python3 -c '
+import socket, sys, time
+fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
+s = socket.socket(fam)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen(64)
+print("listening", flush=True)
+held = []
+s.settimeout(1)
+end = time.time() + 60
+while time.time() < end:
+    try:
+        held.append(s.accept()[0])
+    except socket.timeout:
+        pass
+' "$addr" "$port" >"$CT_TMP/listen-$port.out" 2>&1 &
+    SERVER_PID=$!
+    track $!
+    for _ in $(seq 100); do grep -q listening "$CT_TMP/listen-$port.out" && return 0; sleep 0.05; done
+    fail "server on $addr:$port did not start: $(cat "$CT_TMP/listen-$port.out")"
+}
+
+# expect_opts OUTPUT WANT...: each WANT (key=value) is in the client's line.
+expect_opts() {
+    local out=$1 w
+    shift
+    for w in "$@"; do
+        [[ " $out " == *" $w "* ]] || fail "expected $w in: $out"
+    done
+}
