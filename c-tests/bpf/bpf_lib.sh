@@ -71,6 +71,7 @@ in_cgroup() {
 # connections for up to 60 s (tracked, stopped on exit). Sets SERVER_PID.
 bpf_listen() {
     local port=$1 addr=${2:-127.0.0.1}
+    local out=$CT_TMP/listen-$addr-$port.out
     python3 -c '
 import socket, sys, time
 fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
@@ -87,11 +88,11 @@ while time.time() < end:
         held.append(s.accept()[0])
     except socket.timeout:
         pass
-' "$addr" "$port" >"$CT_TMP/listen-$port.out" 2>&1 &
+' "$addr" "$port" >"$out" 2>&1 &
     SERVER_PID=$!
     track $!
-    for _ in $(seq 100); do grep -q listening "$CT_TMP/listen-$port.out" && return 0; sleep 0.05; done
-    fail "server on $addr:$port did not start: $(cat "$CT_TMP/listen-$port.out")"
+    for _ in $(seq 100); do grep -qs listening "$out" && return 0; sleep 0.05; done
+    fail "server on $addr:$port did not start: $(cat "$out")"
 }
 
 # expect_opts OUTPUT WANT...: each WANT (key=value) is in the client's line.

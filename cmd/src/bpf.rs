@@ -14,10 +14,15 @@ mod report;
 use crate::check;
 use crate::cli::USAGE_ERROR;
 use crate::options::{ForceArg, SettingArgs};
+use crate::preload::file::lock_at;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 const ERROR: u8 = 1;
+/// One `sockfix bpf enable` or `disable` at a time: the shared pins
+/// (sockfix_sock, the directory) are made by the first copy and removed
+/// with the last.
+const LOCK_FILE: &str = "/run/lock/sockfix-bpf.lock";
 
 #[derive(clap::Args, Debug)]
 pub struct BpfArgs {
@@ -98,9 +103,10 @@ fn enable(args: EnableArgs) -> ExitCode {
         Ok(m) => m,
         Err(e) => return fail(ERROR, format!("{e}; nothing attached")),
     };
-    if let Err(e) = need_root().and_then(|()| place::bpffs()) {
-        return fail(ERROR, e);
-    }
+    let _lock = match need_root().and_then(|()| place::bpffs()).and_then(|()| lock_at(Path::new(LOCK_FILE), "sockfix bpf")) {
+        Ok(l) => l,
+        Err(e) => return fail(ERROR, e),
+    };
     let cg = match place::cgroup(args.cgroup.as_deref()) {
         Ok(c) => c,
         Err(e) => return fail(ERROR, e),
@@ -119,9 +125,10 @@ fn enable(args: EnableArgs) -> ExitCode {
 }
 
 fn disable(args: DisableArgs) -> ExitCode {
-    if let Err(e) = need_root() {
-        return fail(ERROR, e);
-    }
+    let _lock = match need_root().and_then(|()| lock_at(Path::new(LOCK_FILE), "sockfix bpf")) {
+        Ok(l) => l,
+        Err(e) => return fail(ERROR, e),
+    };
     let dirs: Vec<(String, PathBuf)> = if args.all {
         place::attached()
             .into_iter()
@@ -146,11 +153,7 @@ fn disable(args: DisableArgs) -> ExitCode {
             Err(e) => status = fail(ERROR, format!("{name}: {e}")),
         }
     }
-    // The last copy gone: the shared socket map and the directory too.
-    if place::attached().is_empty() {
-        let _ = std::fs::remove_file(Path::new(place::PIN_ROOT).join("sockfix_sock"));
-        let _ = std::fs::remove_dir(place::PIN_ROOT);
-    }
+    attach::tidy();
     if args.all && dirs.is_empty() {
         println!("sockfix bpf: not attached anywhere");
     }

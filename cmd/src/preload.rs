@@ -7,7 +7,7 @@
 
 mod abi;
 pub(crate) mod atomic;
-mod file;
+pub mod file;
 mod state;
 mod trial;
 

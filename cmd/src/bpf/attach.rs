@@ -35,6 +35,14 @@ pub const CURRENT_PIN: &str = "current";
 /// Attaches a new copy to `cg` with `settings`. Err: one line saying why,
 /// with nothing left attached or pinned.
 pub fn attach(cg: &Cgroup, settings: &SettingsMap) -> Result<(), String> {
+    let result = attach_whole(cg, settings);
+    if result.is_err() {
+        tidy();
+    }
+    result
+}
+
+fn attach_whole(cg: &Cgroup, settings: &SettingsMap) -> Result<(), String> {
     let dir = cg.pins();
     std::fs::create_dir_all(place::PIN_ROOT).map_err(|e| format!("{}: {e}", place::PIN_ROOT))?;
     let mut ebpf = EbpfLoader::new().default_map_pin_directory(place::PIN_ROOT).load(OBJECT).map_err(|e| {
@@ -62,6 +70,15 @@ pub fn attach(cg: &Cgroup, settings: &SettingsMap) -> Result<(), String> {
         let _ = remove_pins(&dir);
     }
     result
+}
+
+/// With no copy left: the shared socket map's pin and the directory go too
+/// (the map itself goes with its last program).
+pub fn tidy() {
+    if place::attached().is_empty() {
+        let _ = std::fs::remove_file(Path::new(place::PIN_ROOT).join("sockfix_sock"));
+        let _ = std::fs::remove_dir(place::PIN_ROOT);
+    }
 }
 
 fn pin_all(maps: &[(Map, &str)], links: Vec<(OwnedFd, &str)>, dir: &Path) -> Result<(), String> {

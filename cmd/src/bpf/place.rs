@@ -57,14 +57,20 @@ pub fn cgroup2_root() -> Result<PathBuf, String> {
 }
 
 /// The cgroup named on the command line: a path on the cgroup2 mount, or
-/// one relative to its root (`system.slice/db.service`); none: the root,
-/// every process of the host.
+/// one relative to its root (`system.slice/db.service`, or
+/// `/system.slice/db.service` as /proc/PID/cgroup shows it); none: the
+/// root, every process of the host.
 pub fn cgroup(named: Option<&Path>) -> Result<Cgroup, String> {
     let root = cgroup2_root()?;
     let path = match named {
         None => root.clone(),
         Some(p) if p.starts_with(&root) => p.to_path_buf(),
-        Some(p) => root.join(p.strip_prefix("/").unwrap_or(p)),
+        // /system.slice/db.service, as /proc/PID/cgroup shows it.
+        Some(p) if p.is_absolute() && !p.exists() => root.join(p.strip_prefix("/").unwrap_or(p)),
+        Some(p) if p.is_absolute() => {
+            return Err(format!("{}: not on the cgroup v2 mount ({})", p.display(), root.display()));
+        }
+        Some(p) => root.join(p),
     };
     let meta = std::fs::metadata(&path).map_err(|e| format!("{}: no such cgroup ({e})", path.display()))?;
     if !meta.is_dir() || fs_type(&path) != Some(CGROUP2_SUPER_MAGIC) {

@@ -136,18 +136,23 @@ pub fn check_writable(file: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// The lock held while a `sockfix preload` changes the file (released when
-/// the process exits).
+/// The lock held while a `sockfix preload` (or `sockfix bpf`) changes
+/// what it installs (released when the process exits).
 pub struct Lock(#[allow(dead_code)] File);
 
-/// Takes the lock, waiting up to 30 s for another `sockfix preload`.
-/// flock(2) through libc (already a dependency): a lock tied to the open
-/// file, gone when the process is, whatever way it ends; fd-lock would add
-/// a crate and still offer no bounded wait.
+/// Takes the lock of `sockfix preload`, waiting up to 30 s for another.
 pub fn lock() -> Result<Lock, String> {
-    let p = Path::new(LOCK_FILE);
-    let dir = p.parent().filter(|d| d.is_dir()).unwrap_or(Path::new("/run"));
-    let path = dir.join(p.file_name().unwrap_or_default());
+    lock_at(Path::new(LOCK_FILE), "sockfix preload")
+}
+
+/// Takes the lock `file` (in /run when its directory is missing), waiting
+/// up to 30 s while another `who` holds it. flock(2) through libc (already
+/// a dependency): a lock tied to the open file, gone when the process is,
+/// whatever way it ends; fd-lock would add a crate and still offer no
+/// bounded wait.
+pub fn lock_at(file: &Path, who: &str) -> Result<Lock, String> {
+    let dir = file.parent().filter(|d| d.is_dir()).unwrap_or(Path::new("/run"));
+    let path = dir.join(file.file_name().unwrap_or_default());
     let f = fs::OpenOptions::new()
         .append(true)
         .create(true)
@@ -155,9 +160,10 @@ pub fn lock() -> Result<Lock, String> {
         .map_err(|e| format!("cannot open the lock file {}: {e}", path.display()))?;
     let deadline = Instant::now() + Duration::from_secs(LOCK_WAIT);
     use std::os::fd::AsRawFd;
+    // SAFETY: flock on a descriptor this function owns.
     while unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
         if Instant::now() >= deadline {
-            return Err(format!("another 'sockfix preload' is running (lock {})", path.display()));
+            return Err(format!("another '{who}' is running (lock {})", path.display()));
         }
         std::thread::sleep(Duration::from_millis(100));
     }
