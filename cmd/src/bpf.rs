@@ -61,6 +61,8 @@ pub struct DisableArgs {
     pub all: bool,
 }
 
+pub use report::config_note;
+
 fn fail(status: u8, message: impl std::fmt::Display) -> ExitCode {
     eprintln!("sockfix bpf: {message}");
     ExitCode::from(status)

@@ -28,7 +28,7 @@ pub fn run(args: ConfigArgs, _library: Option<&Path>) -> ExitCode {
     };
     args.force.add_to(&mut options);
     let judged = check::judge(&options);
-    for line in lines(&judged) {
+    for line in lines(&judged).iter().chain(&crate::bpf::config_note(&judged)) {
         println!("{line}");
     }
     // Every problem on stderr too: an unknown key or a bad line of the

@@ -85,6 +85,25 @@ pub fn library_only(j: &Judged) -> Vec<String> {
     out.into_iter().map(String::from).collect()
 }
 
+/// For `sockfix config`: which of these settings the companion applies and
+/// which only the library can, as comment lines.
+pub fn config_note(j: &Judged) -> Vec<String> {
+    let mut out = vec![
+        "# the eBPF companion (sockfix bpf) applies: KEEPALIVE, KEEPIDLE, KEEPINTVL, KEEPCNT, USER_TIMEOUT, \
+         CONNECT_TIMEOUT (as TCP_SYNCNT), BIND, PORTS, SERVER, FORCE, DEST and [dest] sections"
+            .to_string(),
+        "# only the library applies: EINTR, EINTR_PASS, LINGER, IDLE_CHECK, LOG, PROGRAMS, SKIP_PROGRAMS".to_string(),
+    ];
+    if let Some(ms) = j.settings.conn.connect_timeout_ms {
+        let n = crate::settings::syn_retries_for(ms);
+        out.push(format!(
+            "# the companion's connect timeout: TCP_SYNCNT={n}, which gives up after {} s (the library's after {ms} ms)",
+            (1u64 << (n + 1)) - 1
+        ));
+    }
+    out
+}
+
 /// `sockfix bpf status`.
 pub fn status() -> ExitCode {
     let copies = place::attached();
