@@ -43,10 +43,21 @@ bpf_cgroups() {
     trap 'exit 1' INT TERM HUP
 }
 
+# bpf_child_cgroup PARENT NAME: a cgroup below another of the test's, as
+# $CG_<NAME>, removed before its parent.
+bpf_child_cgroup() {
+    local path=$1/$2
+    mkdir "$path" || fail "cannot create cgroup $path"
+    BPF_CGS+=("$path")
+    printf -v "CG_$2" %s "$path"
+}
+
 bpf_cleanup() {
-    local cg p i
+    local cg p i k
     cleanup_pids
-    for cg in "${BPF_CGS[@]}"; do
+    # Children before their parents: the reverse of their making.
+    for ((k = ${#BPF_CGS[@]} - 1; k >= 0; k--)); do
+        cg=${BPF_CGS[k]}
         "$SFX" bpf disable --cgroup "$cg" >/dev/null 2>&1
         # Processes still in it (a test's stray child) go first, by PID.
         for p in $(cat "$cg/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done

@@ -2,7 +2,8 @@
 # library reaches) the configured keepalive, user timeout and connect
 # timeout, read back with getsockopt by the program itself; a program that
 # sets its own keepalive time before connecting keeps it; a process in
-# another cgroup gets nothing; SOCKFIX_DEST leaves other destinations alone
+# another cgroup gets nothing; a copy on a cgroup below wins there;
+# SOCKFIX_DEST leaves other destinations alone
 # and a [dest] profile applies to its own. Enabling again updates the
 # settings in place (no moment without them), and enable/status/disable are
 # idempotent and leave nothing pinned or attached.
@@ -44,6 +45,18 @@ expect_opts "$out" keepalive=1 idle=100 intvl=2 cnt=3
 out=$(in_cgroup "$CG_on" timeout 20 "$CLIENT" ::ffff:127.0.0.1 47311) || fail "client: $out"
 note "IPv4-mapped destination on an IPv6 socket: $out"
 expect_opts "$out" keepalive=1 idle=7
+
+# A copy on a cgroup below runs first, and its settings win there.
+bpf_child_cgroup "$CG_on" inner
+"$SFX" bpf enable --cgroup "$CG_inner" --keepalive 8,2,3 --user-timeout 30s >"$CT_TMP/inner.out" 2>&1 ||
+    fail "enable on the inner cgroup: $(cat "$CT_TMP/inner.out")"
+out=$(in_cgroup "$CG_inner" timeout 20 "$CLIENT" 127.0.0.1 47311) || fail "client: $out"
+note "in a cgroup below, with its own copy: $out"
+expect_opts "$out" keepalive=1 idle=8 intvl=2 cnt=3 user_timeout=30000
+"$SFX" bpf disable --cgroup "$CG_inner" >/dev/null || fail "disable the inner copy"
+out=$(in_cgroup "$CG_inner" timeout 20 "$CLIENT" 127.0.0.1 47311) || fail "client: $out"
+note "the same cgroup, its copy gone: $out"
+expect_opts "$out" keepalive=1 idle=7 user_timeout=20000
 
 # The same enable again, with other settings: updated in place.
 "$SFX" bpf enable --cgroup "$CG_on" --keepalive 9,2,3 >"$CT_TMP/enable2.out" 2>&1 ||
