@@ -49,6 +49,9 @@ pub struct EnableArgs {
     /// The cgroup (v2) to cover, with every cgroup below it: a path on the cgroup2 mount or relative to its root
     #[arg(long, value_name = "PATH")]
     pub cgroup: Option<PathBuf>,
+    /// The cgroup sockfix itself runs in (for a unit's ExecStartPre=, see sockfix systemd --bpf)
+    #[arg(long, conflicts_with = "cgroup")]
+    pub own_cgroup: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -56,6 +59,9 @@ pub struct DisableArgs {
     /// The cgroup to detach from (as for enable)
     #[arg(long, value_name = "PATH", conflicts_with = "all")]
     pub cgroup: Option<PathBuf>,
+    /// The cgroup sockfix itself runs in (for a unit's ExecStopPost=)
+    #[arg(long, conflicts_with_all = ["cgroup", "all"])]
+    pub own_cgroup: bool,
     /// Detach from every cgroup and remove every pin under /sys/fs/bpf/sockfix
     #[arg(long)]
     pub all: bool,
@@ -109,10 +115,11 @@ fn enable(args: EnableArgs) -> ExitCode {
         Ok(l) => l,
         Err(e) => return fail(ERROR, e),
     };
-    let cg = match place::cgroup(args.cgroup.as_deref()) {
+    let cg = match named_cgroup(args.cgroup.as_deref(), args.own_cgroup) {
         Ok(c) => c,
         Err(e) => return fail(ERROR, e),
     };
+    attach::prune();
     let dir = cg.pins();
     let (done, verb) =
         if dir.exists() { (attach::update(&dir, &map), "settings updated") } else { (attach::attach(&cg, &map), "attached") };
@@ -126,6 +133,14 @@ fn enable(args: EnableArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// The cgroup of --cgroup PATH, of --own-cgroup, or the root.
+fn named_cgroup(path: Option<&Path>, own: bool) -> Result<place::Cgroup, String> {
+    if own {
+        return place::cgroup(Some(&place::own_cgroup()?));
+    }
+    place::cgroup(path)
+}
+
 fn disable(args: DisableArgs) -> ExitCode {
     let _lock = match need_root().and_then(|()| lock_at(Path::new(LOCK_FILE), "sockfix bpf")) {
         Ok(l) => l,
@@ -137,7 +152,7 @@ fn disable(args: DisableArgs) -> ExitCode {
             .map(|(id, dir)| (place::cgroup_by_id(id).map_or(format!("cgroup {id}"), |p| p.display().to_string()), dir))
             .collect()
     } else {
-        match place::cgroup(args.cgroup.as_deref()) {
+        match named_cgroup(args.cgroup.as_deref(), args.own_cgroup) {
             Ok(cg) => vec![(cg.path.display().to_string(), cg.pins())],
             // A cgroup already removed: its copy went with it, but its
             // pins may be left; --all removes those.

@@ -29,9 +29,11 @@ const USAGE: &str = "sockfix [OPTIONS] [--] COMMAND [ARGS...]
        sockfix config [OPTIONS]
        sockfix status
        sockfix preload enable|disable|status [--library PATH] [--allow-missing-abi]
-       sockfix systemd UNIT [OPTIONS] [--root DIR] [--remove] [--print]
+       sockfix systemd UNIT [OPTIONS] [--root DIR] [--remove] [--print] [--bpf]
        sockfix audit [OPTIONS]
-       sockfix bpf enable [OPTIONS] [--cgroup PATH] | disable [--cgroup PATH | --all] | status
+       sockfix bpf enable [OPTIONS] [--cgroup PATH | --own-cgroup]
+       sockfix bpf disable [--cgroup PATH | --own-cgroup | --all]
+       sockfix bpf status
        sockfix completions bash|zsh
        sockfix help [SUBCOMMAND]";
 

@@ -46,6 +46,9 @@ pub struct SystemdArgs {
     /// Replace (or remove) a drop-in sockfix did not write
     #[arg(long)]
     pub force: bool,
+    /// Also attach the eBPF companion to the unit's cgroup while it runs (a static or Go service, io_uring)
+    #[arg(long)]
+    pub bpf: bool,
 }
 
 fn fail(status: u8, message: impl std::fmt::Display) -> ExitCode {
@@ -89,7 +92,13 @@ pub fn run(args: SystemdArgs, library: Option<&Path>) -> ExitCode {
         Ok(l) => l,
         Err(e) => return fail(ERROR, e),
     };
-    let text = dropin(&unit, &lib, &options);
+    let mut text = dropin(&unit, &lib, &options);
+    if args.bpf {
+        match companion_lines() {
+            Ok(lines) => text.push_str(&lines),
+            Err(e) => return fail(ERROR, e),
+        }
+    }
     if args.print {
         print!("{text}");
         return ExitCode::SUCCESS;
@@ -163,6 +172,30 @@ fn dropin(unit: &str, lib: &Path, options: &[(String, String)]) -> String {
         t.push_str(&format!("Environment={}\n", quote(&format!("{k}={v}"))));
     }
     t
+}
+
+/// The companion on the unit's own cgroup: `sockfix bpf enable
+/// --own-cgroup` before the unit starts (systemd runs ExecStartPre= in the
+/// unit's cgroup, with its Environment=, so the companion gets the same
+/// settings as the library there), `disable` after it stops. Not
+/// BPFProgram=: its pins in /sys/fs/bpf vanish at a reboot, and systemd then
+/// starts the unit without them, with only a line in the journal; and
+/// systemd takes it only on a pure cgroup-v2 host. `-`: a host without BPF
+/// still starts the unit (the journal says why); `+`: with full privileges,
+/// whatever the unit's User= and sandboxing.
+fn companion_lines() -> Result<String, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot tell where the sockfix command is: {e}"))?;
+    let shown = exe.display().to_string();
+    if shown.contains(|c: char| c.is_whitespace() || c == '"' || c == '\'') {
+        return Err(format!("{shown}: a command path with spaces or quotes cannot go into ExecStartPre="));
+    }
+    let exe = shown.replace('%', "%%");
+    Ok(format!(
+        "# The eBPF companion on {} while it runs (sockfix bpf, sockfix(1)).\n\
+         ExecStartPre=-+{exe} bpf enable --own-cgroup\n\
+         ExecStopPost=-+{exe} bpf disable --own-cgroup\n",
+        "the unit's cgroup"
+    ))
 }
 
 fn written_by_us(file: &Path) -> bool {

@@ -72,6 +72,18 @@ fn attach_whole(cg: &Cgroup, settings: &SettingsMap) -> Result<(), String> {
     result
 }
 
+/// Removes the pins of copies whose cgroup is gone (a unit that stopped
+/// without its ExecStopPost=, a cgroup removed by hand): their links went
+/// with the cgroup.
+pub fn prune() {
+    for (id, dir) in place::attached() {
+        if place::cgroup_by_id(id).is_none() {
+            let _ = remove_pins(&dir);
+        }
+    }
+    tidy();
+}
+
 /// With no copy left: the shared socket map's pin and the directory go too
 /// (the map itself goes with its last program).
 pub fn tidy() {

@@ -79,6 +79,17 @@ pub fn cgroup(named: Option<&Path>) -> Result<Cgroup, String> {
     Ok(Cgroup { path, id: meta.ino() })
 }
 
+/// The cgroup-v2 cgroup this process is in (the `0::` line of
+/// /proc/self/cgroup), for a unit's ExecStartPre=, which systemd runs in
+/// the unit's own cgroup.
+pub fn own_cgroup() -> Result<PathBuf, String> {
+    let text = std::fs::read_to_string("/proc/self/cgroup").map_err(|e| format!("/proc/self/cgroup: {e}"))?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("0::"))
+        .map(PathBuf::from)
+        .ok_or_else(|| "this process is in no cgroup v2 (no 0:: line in /proc/self/cgroup)".into())
+}
+
 /// The cgroup whose id is `id`, looked for under the cgroup2 mount (a
 /// bounded walk: the cgroup tree is small, and pins name no path).
 pub fn cgroup_by_id(id: u64) -> Option<PathBuf> {
