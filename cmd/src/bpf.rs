@@ -52,6 +52,9 @@ pub struct EnableArgs {
     /// The cgroup sockfix itself runs in (for a unit's ExecStartPre=, see sockfix systemd --bpf)
     #[arg(long, conflicts_with = "cgroup")]
     pub own_cgroup: bool,
+    /// The cgroup of a running systemd unit (until it stops; for every start: sockfix systemd UNIT --bpf)
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["cgroup", "own_cgroup"])]
+    pub unit: Option<String>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -62,6 +65,9 @@ pub struct DisableArgs {
     /// The cgroup sockfix itself runs in (for a unit's ExecStopPost=)
     #[arg(long, conflicts_with_all = ["cgroup", "all"])]
     pub own_cgroup: bool,
+    /// The cgroup of a running systemd unit
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["cgroup", "own_cgroup", "all"])]
+    pub unit: Option<String>,
     /// Detach from every cgroup and remove every pin under /sys/fs/bpf/sockfix
     #[arg(long)]
     pub all: bool,
@@ -115,7 +121,7 @@ fn enable(args: EnableArgs) -> ExitCode {
         Ok(l) => l,
         Err(e) => return fail(ERROR, e),
     };
-    let cg = match named_cgroup(args.cgroup.as_deref(), args.own_cgroup) {
+    let cg = match named_cgroup(args.cgroup.as_deref(), args.own_cgroup, args.unit.as_deref()) {
         Ok(c) => c,
         Err(e) => return fail(ERROR, e),
     };
@@ -133,12 +139,32 @@ fn enable(args: EnableArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// The cgroup of --cgroup PATH, of --own-cgroup, or the root.
-fn named_cgroup(path: Option<&Path>, own: bool) -> Result<place::Cgroup, String> {
+/// The cgroup of --cgroup PATH, of --own-cgroup, of --unit NAME, or the root.
+fn named_cgroup(path: Option<&Path>, own: bool, unit: Option<&str>) -> Result<place::Cgroup, String> {
     if own {
         return place::cgroup(Some(&place::own_cgroup()?));
     }
+    if let Some(unit) = unit {
+        return place::cgroup(Some(&unit_cgroup(unit)?));
+    }
     place::cgroup(path)
+}
+
+/// A running unit's cgroup, as systemd says (ControlGroup=); a name
+/// without a suffix is a .service.
+fn unit_cgroup(name: &str) -> Result<PathBuf, String> {
+    use crate::systemd::host;
+    let unit = if name.contains('.') { name.to_string() } else { format!("{name}.service") };
+    if !host::systemd_running() {
+        return Err(format!("--unit {unit}: systemd is not running here (no {}); use --cgroup", host::BOOTED_DIR));
+    }
+    match host::show(&unit, "ControlGroup") {
+        None => Err(format!("--unit {unit}: systemd did not answer (systemctl show)")),
+        Some(cg) if cg.is_empty() => {
+            Err(format!("--unit {unit}: not running (it has no cgroup); for every start use 'sockfix systemd {unit} --bpf'"))
+        }
+        Some(cg) => Ok(PathBuf::from(cg)),
+    }
 }
 
 fn disable(args: DisableArgs) -> ExitCode {
@@ -152,7 +178,7 @@ fn disable(args: DisableArgs) -> ExitCode {
             .map(|(id, dir)| (place::cgroup_by_id(id).map_or(format!("cgroup {id}"), |p| p.display().to_string()), dir))
             .collect()
     } else {
-        match named_cgroup(args.cgroup.as_deref(), args.own_cgroup) {
+        match named_cgroup(args.cgroup.as_deref(), args.own_cgroup, args.unit.as_deref()) {
             Ok(cg) => vec![(cg.path.display().to_string(), cg.pins())],
             // A cgroup already removed: its copy went with it, but its
             // pins may be left; --all removes those.

@@ -31,8 +31,8 @@ const USAGE: &str = "sockfix [OPTIONS] [--] COMMAND [ARGS...]
        sockfix preload enable|disable|status [--library PATH] [--allow-missing-abi]
        sockfix systemd UNIT [OPTIONS] [--root DIR] [--remove] [--print] [--bpf]
        sockfix audit [OPTIONS]
-       sockfix bpf enable [OPTIONS] [--cgroup PATH | --own-cgroup]
-       sockfix bpf disable [--cgroup PATH | --own-cgroup | --all]
+       sockfix bpf enable [OPTIONS] [--cgroup PATH | --unit NAME | --own-cgroup]
+       sockfix bpf disable [--cgroup PATH | --unit NAME | --own-cgroup | --all]
        sockfix bpf status
        sockfix completions bash|zsh
        sockfix help [SUBCOMMAND]";

@@ -15,7 +15,7 @@ use crate::library;
 use crate::options::SettingArgs;
 use crate::preload::atomic;
 
-mod host;
+pub mod host;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};

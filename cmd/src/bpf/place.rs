@@ -49,9 +49,10 @@ pub fn cgroup2_root() -> Result<PathBuf, String> {
     let mounts = procfs::process::Process::myself()
         .and_then(|p| p.mountinfo())
         .map_err(|e| format!("cannot read /proc/self/mountinfo: {e}"))?;
+    // A mount covered by another at the same place is listed but not there.
     mounts
         .into_iter()
-        .find(|m| m.fs_type == "cgroup2")
+        .find(|m| m.fs_type == "cgroup2" && fs_type(&m.mount_point) == Some(CGROUP2_SUPER_MAGIC))
         .map(|m| m.mount_point)
         .ok_or_else(|| "no cgroup v2 here (no cgroup2 filesystem is mounted; the companion attaches to cgroup v2)".into())
 }

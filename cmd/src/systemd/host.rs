@@ -75,8 +75,14 @@ pub fn find_unit(unit: &str, running: bool) -> Unit {
 
 /// The unit's LoadState as systemd reports it; None when it cannot be asked.
 fn ask_systemd(unit: &str) -> Option<String> {
+    show(unit, "LoadState")
+}
+
+/// One property of the unit as `systemctl show` gives it; None when systemd
+/// cannot be asked (not running, no systemctl, no answer in time).
+pub fn show(unit: &str, property: &str) -> Option<String> {
     let mut child = Command::new("systemctl")
-        .args(["show", "--property=LoadState", "--value", "--", unit])
+        .args(["show", &format!("--property={property}"), "--value", "--", unit])
         .env("SYSTEMD_PAGER", "")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
