@@ -19,14 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int opt(int fd, int level, int name)
-{
-    int v = -1;
-    socklen_t len = sizeof(v);
-    if (getsockopt(fd, level, name, &v, &len) != 0)
-        return -1;
-    return v;
-}
+#include "bpf_opts.h"
 
 int main(int argc, char **argv)
 {
@@ -70,23 +63,7 @@ int main(int argc, char **argv)
         printf("connect: %s\n", strerror(errno));
         return 1;
     }
-    struct sockaddr_storage local;
-    socklen_t ll = sizeof(local);
-    char ip[INET6_ADDRSTRLEN] = "?";
-    int lport = 0;
-    getsockname(fd, (struct sockaddr *)&local, &ll);
-    if (local.ss_family == AF_INET) {
-        inet_ntop(AF_INET, &((struct sockaddr_in *)&local)->sin_addr, ip, sizeof(ip));
-        lport = ntohs(((struct sockaddr_in *)&local)->sin_port);
-    } else {
-        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&local)->sin6_addr, ip, sizeof(ip));
-        lport = ntohs(((struct sockaddr_in6 *)&local)->sin6_port);
-    }
-    printf("keepalive=%d idle=%d intvl=%d cnt=%d user_timeout=%d syncnt=%d local=%s:%d\n",
-           opt(fd, SOL_SOCKET, SO_KEEPALIVE), opt(fd, IPPROTO_TCP, TCP_KEEPIDLE),
-           opt(fd, IPPROTO_TCP, TCP_KEEPINTVL), opt(fd, IPPROTO_TCP, TCP_KEEPCNT),
-           opt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT), opt(fd, IPPROTO_TCP, TCP_SYNCNT), ip, lport);
-    fflush(stdout);
+    bpf_print_opts(fd);
     if (!wait)
         return 0;
     struct timespec t0, t1;

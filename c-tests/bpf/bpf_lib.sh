@@ -78,12 +78,14 @@ in_cgroup() {
     sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$cg" "$@"
 }
 
-# bpf_listen PORT [ADDR]: a server on loopback that accepts and holds its
-# connections for up to 60 s (tracked, stopped on exit). Sets SERVER_PID.
+# bpf_listen PORT [ADDR [NETNS]]: a server (on loopback, or ADDR in network
+# namespace NETNS) that accepts and holds its connections for up to 60 s
+# (tracked, stopped on exit). Sets SERVER_PID.
 bpf_listen() {
-    local port=$1 addr=${2:-127.0.0.1}
+    local port=$1 addr=${2:-127.0.0.1} in_ns=()
+    [ -n "${3:-}" ] && in_ns=(ip netns exec "$3")
     local out=$CT_TMP/listen-$addr-$port.out
-    python3 -c '
+    "${in_ns[@]}" python3 -c '
 import socket, sys, time
 fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
 s = socket.socket(fam)

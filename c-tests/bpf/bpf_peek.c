@@ -20,21 +20,14 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "bpf_opts.h"
+
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
 #endif
 #ifndef SYS_pidfd_getfd
 #define SYS_pidfd_getfd 438
 #endif
-
-static int opt(int fd, int level, int name)
-{
-    int v = -1;
-    socklen_t len = sizeof(v);
-    if (getsockopt(fd, level, name, &v, &len) != 0)
-        return -1;
-    return v;
-}
 
 int main(int argc, char **argv)
 {
@@ -52,26 +45,12 @@ int main(int argc, char **argv)
         printf("pidfd_getfd: %s\n", strerror(errno));
         return 1;
     }
-    int type = opt(fd, SOL_SOCKET, SO_TYPE), proto = opt(fd, SOL_SOCKET, SO_PROTOCOL);
+    int type = bpf_opt(fd, SOL_SOCKET, SO_TYPE), proto = bpf_opt(fd, SOL_SOCKET, SO_PROTOCOL);
     if (type != SOCK_STREAM || proto != IPPROTO_TCP) {
         printf("fd %s: not a TCP socket\n", argv[2]);
         return 1;
     }
-    struct sockaddr_storage local;
-    socklen_t ll = sizeof(local);
-    char ip[INET6_ADDRSTRLEN] = "?";
-    int lport = 0;
-    if (getsockname(fd, (struct sockaddr *)&local, &ll) == 0 && local.ss_family == AF_INET) {
-        inet_ntop(AF_INET, &((struct sockaddr_in *)&local)->sin_addr, ip, sizeof(ip));
-        lport = ntohs(((struct sockaddr_in *)&local)->sin_port);
-    } else if (local.ss_family == AF_INET6) {
-        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&local)->sin6_addr, ip, sizeof(ip));
-        lport = ntohs(((struct sockaddr_in6 *)&local)->sin6_port);
-    }
-    printf("keepalive=%d idle=%d intvl=%d cnt=%d user_timeout=%d syncnt=%d local=%s:%d\n",
-           opt(fd, SOL_SOCKET, SO_KEEPALIVE), opt(fd, IPPROTO_TCP, TCP_KEEPIDLE),
-           opt(fd, IPPROTO_TCP, TCP_KEEPINTVL), opt(fd, IPPROTO_TCP, TCP_KEEPCNT),
-           opt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT), opt(fd, IPPROTO_TCP, TCP_SYNCNT), ip, lport);
+    bpf_print_opts(fd);
     close(fd);
     close(pidfd);
     return 0;

@@ -21,25 +21,7 @@ bpf_cgroups on off
 trap 'bpf_cleanup; live_remove_hosts' EXIT
 PORT=5432
 
-ip netns exec "$NSB" python3 -c '
-import socket, time
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("192.0.2.2", 5432))
-s.listen(8)
-print("listening", flush=True)
-held = []
-s.settimeout(1)
-end = time.time() + 40
-while time.time() < end:
-    try:
-        held.append(s.accept()[0])
-    except socket.timeout:
-        pass
-' >"$CT_TMP/server.out" 2>&1 &
-track $!
-for _ in $(seq 100); do grep -qs listening "$CT_TMP/server.out" && break; sleep 0.05; done
-grep -q listening "$CT_TMP/server.out" || fail "server did not start: $(cat "$CT_TMP/server.out")"
+bpf_listen $PORT 192.0.2.2 "$NSB"
 
 "$SFX" bpf enable --cgroup "$CG_on" --keepalive 1,1,2 >"$CT_TMP/enable.out" 2>&1 ||
     fail "enable: $(cat "$CT_TMP/enable.out")"
