@@ -6,12 +6,15 @@
 //! in another network namespace, `procs` which process holds which socket
 //! and what it has loaded, `elf` Go binaries, `sockopt` a socket's own
 //! options (pidfd_getfd), `their_settings` the library's settings in that
-//! process, `verdict` protected or not and why, `report` table and JSON.
+//! process, `companion` the eBPF companion's copies and what they give a
+//! connection, `verdict` protected or not and why, `report` table and JSON.
 //!
 //! Exit status: 0; 1 when a connection whose peer matches --dest (default:
 //! every connection) is weak or unprotected, or when the socket table
 //! cannot be read at all; 2 on a usage error.
 
+#[path = "audit/companion.rs"]
+mod companion;
 #[path = "audit/elf.rs"]
 mod elf;
 #[path = "audit/netns.rs"]
@@ -117,6 +120,8 @@ fn audit(filter: &Dests, as_json: bool) -> Result<usize, String> {
     let scan = procs::scan()?;
     let tables = tables(&scan, own, &mut notes)?;
     let holders = scan.holders();
+    // Read once: a copy's settings come from its pinned maps.
+    let copies = companion::gather(&mut notes);
 
     let mut owners: HashMap<i32, Owner> = HashMap::new();
     let mut theirs: HashMap<i32, Result<their_settings::Theirs, String>> = HashMap::new();
@@ -153,12 +158,14 @@ fn audit(filter: &Dests, as_json: bool) -> Result<usize, String> {
             } else {
                 ("its process is not visible (another user's: run as root)".to_string(), "process not visible")
             };
+            let cover = o.and_then(|o| o.cgroup.as_deref()).and_then(|cg| companion::cover(&copies, cg, conn.peer, accepted));
             let facts = Facts {
                 conn,
                 accepted,
                 owner: o.ok_or(why_none),
                 opts: opts.as_ref(),
                 settings: owner.and_then(|(pid, _)| theirs.get(&pid)),
+                companion: cover.as_ref(),
             };
             let verdict = verdict::judge(&facts);
             rows.push(Row {

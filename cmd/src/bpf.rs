@@ -4,11 +4,12 @@
 //! cgo, io_uring). The programs are in ../bpf; `layout` turns the
 //! library's settings into their map, `place` finds the cgroup and the bpf
 //! filesystem, `attach` loads and pins, `report` shows what is attached.
-//! See sockfix(1), BPF COMPANION.
+//! `sockfix audit` reads the attached copies through `place`, `attach`
+//! and `layout` too. See sockfix(1), BPF COMPANION.
 
-mod attach;
-mod layout;
-mod place;
+pub(crate) mod attach;
+pub(crate) mod layout;
+pub(crate) mod place;
 mod report;
 
 use crate::check;

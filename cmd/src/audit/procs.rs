@@ -1,7 +1,8 @@
 //! Processes, from /proc (procfs crate): which process holds which socket
 //! (by inode, /proc/PID/fd), which network namespace it is in, and, for
 //! the owners of connections, what it has mapped (the library, a dynamic
-//! loader), its environment and whether it runs in secure execution.
+//! loader), its environment, whether it runs in secure execution, and its
+//! cgroup (for the eBPF companion).
 
 use procfs::process::{FDTarget, MMapPath, Process};
 use std::collections::HashMap;
@@ -95,6 +96,10 @@ pub struct Owner {
     pub secure: Option<bool>,
     /// /proc/PID/root: its view of the file system, for its config file.
     pub root: PathBuf,
+    /// Its cgroup-v2 path (the `0::` line of /proc/PID/cgroup, "/" the
+    /// root): where the eBPF companion may cover it (None: unreadable, or
+    /// no cgroup v2).
+    pub cgroup: Option<String>,
 }
 
 impl Owner {
@@ -121,6 +126,7 @@ pub fn owner(pid: i32) -> Owner {
         environ: Err(String::new()),
         secure: None,
         root: PathBuf::from(format!("/proc/{pid}/root")),
+        cgroup: None,
     };
     let Ok(p) = Process::new(pid) else {
         o.environ = Err("the process has ended".into());
@@ -155,6 +161,8 @@ pub fn owner(pid: i32) -> Owner {
             .collect()),
         Err(e) => Err(e.to_string()),
     };
+    o.cgroup =
+        p.cgroups().ok().and_then(|c| c.into_iter().find(|g| g.hierarchy == 0 && g.controllers.is_empty())).map(|g| g.pathname);
     o.secure = p.auxv().ok().map(|a| a.get(&u64::from(libc::AT_SECURE as u32)).is_some_and(|v| *v != 0));
     o
 }

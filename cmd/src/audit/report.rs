@@ -1,5 +1,6 @@
 //! The audit's output: a table that fits 100 columns (one line per
-//! connection, a second line with the reason when it is not protected),
+//! connection, a second line with the reason when it is not protected, or
+//! naming the eBPF companion when that protects it),
 //! notes on what could not be seen, and a one-line summary; or one JSON
 //! document with the same facts (`--json`).
 
@@ -134,6 +135,10 @@ pub fn table(rows: &[Row], own_netns: u64, notes: &[String], summary: &str) -> S
         out.push('\n');
         if let Some(reason) = &r.verdict.reason {
             out.push_str(&wrapped(&format!("{}: {reason}", r.verdict.status.word())));
+            out.push('\n');
+        } else if let Some(cgroup) = &r.verdict.companion {
+            // LIB says "no": who protects it must be said.
+            out.push_str(&wrapped(&format!("protected by sockfix bpf: the eBPF companion on {cgroup}")));
             out.push('\n');
         }
     }

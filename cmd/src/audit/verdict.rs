@@ -2,9 +2,10 @@
 //! without a reset: keepalive on with a first probe within an hour is
 //! protected; keepalive on at the kernel's 2 h default (or anything from an
 //! hour up) is weak; keepalive off waits forever on an idle read. When it is
-//! not protected, the likeliest reason, from the owner process and the
-//! settings the library took there.
+//! not protected, the likeliest reason, from the owner process, the
+//! settings the library took there and the eBPF companion covering it.
 
+use super::companion::Cover;
 use super::procs::Owner;
 use super::sockets::{Established, Pending};
 use super::sockopt::Options;
@@ -63,13 +64,31 @@ pub fn keepalive(conn: &Established, opts: Option<&Options>) -> Keepalive {
     }
 }
 
-/// What the library does for this connection, or why it does nothing.
+/// What sockfix does for this connection, or why it does nothing.
 #[derive(Debug, Clone)]
 enum Library {
     /// It applies these keepalive settings (idle in seconds).
-    Acts { idle_s: u32 },
+    Acts { idle_s: u32, by: By },
     /// It cannot or does not act: (reason for people, short label).
     Not(String, &'static str),
+}
+
+/// Which part of sockfix acts.
+#[derive(Debug, Clone)]
+enum By {
+    /// libsockfix.so in the process.
+    Library,
+    /// The eBPF companion's copy on this cgroup.
+    Companion(String),
+}
+
+impl By {
+    fn word(&self) -> &'static str {
+        match self {
+            By::Library => "sockfix",
+            By::Companion(_) => "sockfix bpf",
+        }
+    }
 }
 
 /// The verdict on one connection.
@@ -80,8 +99,11 @@ pub struct Verdict {
     pub reason: Option<String>,
     /// A few words for the summary line: "static", "Go", "no library".
     pub label: Option<&'static str>,
-    /// Who turned keepalive on, when protected: "sockfix" or "program".
+    /// Who turned keepalive on, when protected: "sockfix" (the library),
+    /// "sockfix bpf" (the eBPF companion) or "program".
     pub covered_by: Option<&'static str>,
+    /// The cgroup of the eBPF companion's copy, when covered_by is "sockfix bpf".
+    pub companion: Option<String>,
 }
 
 /// The facts about one connection that the verdict is made from.
@@ -95,6 +117,23 @@ pub struct Facts<'a> {
     pub opts: Option<&'a Options>,
     /// The library's settings in the owner (Err: why unknown).
     pub settings: Option<&'a Result<Theirs, String>>,
+    /// What the eBPF companion does for it (None: no copy covers its owner).
+    pub companion: Option<&'a Cover>,
+}
+
+/// What sockfix does: the library when it acts (it sets the options before
+/// connect, and the companion leaves what a program set, so it wins), else
+/// the eBPF companion when it covers the process. Where neither acts, both
+/// reasons.
+fn sockfix(f: &Facts) -> Library {
+    let lib = library(f);
+    match (lib, f.companion) {
+        (lib @ Library::Acts { .. }, _) | (lib, None) => lib,
+        (_, Some(Cover::Acts { cgroup, idle_s })) => Library::Acts { idle_s: *idle_s, by: By::Companion(cgroup.clone()) },
+        (Library::Not(why, _), Some(Cover::Not { cgroup, why: not, label })) => {
+            Library::Not(format!("{why}; the eBPF companion on {cgroup} covers it but {not}"), label)
+        }
+    }
 }
 
 fn library(f: &Facts) -> Library {
@@ -152,7 +191,7 @@ fn library(f: &Facts) -> Library {
     if !conn.keepalive {
         return Library::Not("SOCKFIX_KEEPALIVE is off for it".into(), "SOCKFIX_KEEPALIVE=off");
     }
-    Library::Acts { idle_s: conn.keepidle_s.max(0) as u32 }
+    Library::Acts { idle_s: conn.keepidle_s.max(0) as u32, by: By::Library }
 }
 
 /// Seconds as a short duration: 15s, 2h, 1h30m.
@@ -168,20 +207,53 @@ pub fn span(secs: u64) -> String {
 
 pub fn judge(f: &Facts) -> Verdict {
     let ka = keepalive(f.conn, f.opts);
-    let lib = library(f);
-    let v = |status, reason: String, label| Verdict { status, reason: Some(reason), label: Some(label), covered_by: None };
+    let lib = sockfix(f);
+    let v = |status, reason: String, label| Verdict {
+        status,
+        reason: Some(reason),
+        label: Some(label),
+        covered_by: None,
+        companion: None,
+    };
+    let protected = |by: &By| Verdict {
+        status: Status::Protected,
+        reason: None,
+        label: None,
+        covered_by: Some(by.word()),
+        companion: match by {
+            By::Companion(cgroup) => Some(cgroup.clone()),
+            By::Library => None,
+        },
+    };
     let unreadable = "its socket options cannot be read (run as root)";
     match (ka.on, ka.idle_s, &lib) {
-        (Some(false), _, Library::Acts { .. }) => v(
+        (Some(false), _, Library::Acts { by: By::Library, .. }) => v(
             Status::Unprotected,
             "the program turned keepalive off itself (libsockfix.so is loaded and would turn it on)".into(),
             "keepalive off by the program",
         ),
+        // The companion sets nothing on a socket made before it was
+        // attached, and leaves the program's own SO_KEEPALIVE: from here
+        // the two look the same.
+        (Some(false), _, Library::Acts { by: By::Companion(cgroup), .. }) => v(
+            Status::Unprotected,
+            format!(
+                "the eBPF companion on {cgroup} covers it, yet keepalive is off: made before the companion was \
+                 attached, or keepalive turned off by the program (the companion leaves the program's own choice)"
+            ),
+            "keepalive off under bpf",
+        ),
         (Some(false), _, Library::Not(why, label)) => v(Status::Unprotected, why.clone(), label),
         (Some(true), Some(idle), lib) if idle >= WEAK_IDLE_S => {
             let why = match lib {
-                Library::Acts { idle_s } if *idle_s >= WEAK_IDLE_S => format!("SOCKFIX_KEEPIDLE is {}", span(u64::from(*idle_s))),
-                Library::Acts { .. } => "the program set this idle time itself".into(),
+                Library::Acts { idle_s, by } if *idle_s >= WEAK_IDLE_S => match by {
+                    By::Library => format!("SOCKFIX_KEEPIDLE is {}", span(u64::from(*idle_s))),
+                    By::Companion(cg) => format!("SOCKFIX_KEEPIDLE is {} (the eBPF companion on {cg})", span(u64::from(*idle_s))),
+                },
+                Library::Acts { by: By::Library, .. } => "the program set this idle time itself".into(),
+                Library::Acts { by: By::Companion(cg), .. } => format!(
+                    "the program set this idle time itself, or the connection was made before the eBPF companion on {cg} was attached"
+                ),
                 Library::Not(why, _) => format!("the program's own keepalive; {why}"),
             };
             let label = match lib {
@@ -190,21 +262,17 @@ pub fn judge(f: &Facts) -> Verdict {
             };
             v(Status::Weak, format!("first keepalive probe only after {} idle: {why}", span(u64::from(idle))), label)
         }
-        (Some(true), Some(_), lib) => Verdict {
-            status: Status::Protected,
-            reason: None,
-            label: None,
-            covered_by: Some(if matches!(lib, Library::Acts { .. }) { "sockfix" } else { "program" }),
-        },
+        (Some(true), Some(_), Library::Acts { by, .. }) => protected(by),
+        (Some(true), Some(_), Library::Not(..)) => {
+            Verdict { status: Status::Protected, reason: None, label: None, covered_by: Some("program"), companion: None }
+        }
         (Some(true), None, lib) => match (f.conn.timer, lib) {
             (Pending::Keepalive(left), _) if left.as_secs() >= u64::from(WEAK_IDLE_S) => v(
                 Status::Weak,
                 format!("keepalive on, next check only in {}: a long idle time ({unreadable})", span(left.as_secs())),
                 "long keepalive idle",
             ),
-            (_, Library::Acts { idle_s }) if *idle_s < WEAK_IDLE_S => {
-                Verdict { status: Status::Protected, reason: None, label: None, covered_by: Some("sockfix") }
-            }
+            (_, Library::Acts { idle_s, by }) if *idle_s < WEAK_IDLE_S => protected(by),
             _ => v(Status::Unknown, format!("keepalive on, idle time unknown: {unreadable}"), "unknown"),
         },
         (None, _, _) => v(Status::Unknown, format!("data in flight hides the keepalive timer, and {unreadable}"), "unknown"),
@@ -235,6 +303,7 @@ mod tests {
             secure: Some(false),
             // No config file: the environment and the defaults only.
             root: "/nonexistent-root".into(),
+            cgroup: Some("/app.service".into()),
         }
     }
 
@@ -244,7 +313,7 @@ mod tests {
 
     fn judged(c: &Established, accepted: bool, o: &Owner, opts: Option<&Options>) -> Verdict {
         let theirs = their_settings::of(o);
-        judge(&Facts { conn: c, accepted, owner: Ok(o), opts, settings: Some(&theirs) })
+        judge(&Facts { conn: c, accepted, owner: Ok(o), opts, settings: Some(&theirs), companion: None })
     }
 
     #[test]
@@ -293,6 +362,49 @@ mod tests {
         let busy = conn("10.0.0.9:3306", Pending::Retransmit(Duration::from_millis(200)));
         assert_eq!(judged(&busy, false, &lib, None).status, Status::Unknown);
         assert_eq!(judged(&busy, false, &lib, Some(&opts(true, 15))).status, Status::Protected);
+    }
+
+    #[test]
+    fn the_companion_when_the_library_does_not_act() {
+        let c = conn("10.0.0.9:3306", Pending::None);
+        let mut stat = owner(false, &[]);
+        stat.loader = Some(false);
+        let judged = |o: &Owner, opts: &Options, cover: Cover| {
+            let theirs = their_settings::of(o);
+            judge(&Facts {
+                conn: &c,
+                accepted: false,
+                owner: Ok(o),
+                opts: Some(opts),
+                settings: Some(&theirs),
+                companion: Some(&cover),
+            })
+        };
+        let acts = |idle| Cover::Acts { cgroup: "/t".into(), idle_s: idle };
+        let v = judged(&stat, &opts(true, 7), acts(7));
+        assert_eq!((v.status, v.covered_by, v.companion.as_deref()), (Status::Protected, Some("sockfix bpf"), Some("/t")));
+        let v = judged(&stat, &opts(false, 7200), acts(7));
+        assert_eq!(v.status, Status::Unprotected);
+        assert!(v.reason.unwrap().contains("made before the companion was attached, or keepalive turned off by the program"));
+        let v = judged(&stat, &opts(true, 7200), acts(7200));
+        assert_eq!(v.status, Status::Weak);
+        assert!(v.reason.unwrap().contains("SOCKFIX_KEEPIDLE is 2h (the eBPF companion on /t)"));
+        let not =
+            Cover::Not { cgroup: "/t".into(), why: "the peer is not in its SOCKFIX_DEST".into(), label: "bpf SOCKFIX_DEST" };
+        let v = judged(&stat, &opts(false, 7200), not);
+        assert_eq!((v.status, v.label), (Status::Unprotected, Some("bpf SOCKFIX_DEST")));
+        let why = v.reason.unwrap();
+        assert!(
+            why.starts_with("static binary")
+                && why.ends_with("the eBPF companion on /t covers it but the peer is not in its SOCKFIX_DEST"),
+            "{why}"
+        );
+        // The library acting wins (it sets the options first); left out,
+        // it leaves the socket to the companion.
+        let v = judged(&owner(true, &[]), &opts(true, 15), acts(7));
+        assert_eq!((v.covered_by, v.companion), (Some("sockfix"), None));
+        let v = judged(&owner(true, &[("SOCKFIX_PROGRAMS", "other")]), &opts(true, 7), acts(7));
+        assert_eq!(v.covered_by, Some("sockfix bpf"));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! means in the kernel what it means in the library.
 
 use crate::settings::{self, Conn, Settings};
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 // The limits and constants of bpf/sockfix.h.
 pub const MAX_RULES: usize = 64;
@@ -83,6 +83,80 @@ impl Default for SettingsMap {
             conns: [ConnMap::default(); MAX_CONNS],
         }
     }
+}
+
+impl SettingsMap {
+    /// What the companion gives a connection to `peer`, or None: the Rust
+    /// twin of `conn_for` in bpf/sockfix.bpf.c (nothing outside SOCKFIX_DEST,
+    /// else the first matching [dest] profile, else the global settings),
+    /// with its sockops rule for accepted connections (the global settings
+    /// when SOCKFIX_SERVER is on, for any peer). Written over the map, not
+    /// the `Settings`: `sockfix audit` judges by the map the kernel reads,
+    /// and the unit test below checks that `compile` keeps the library's rule.
+    pub fn conn_for(&self, peer: SocketAddr, accepted: bool) -> Option<&ConnMap> {
+        if accepted {
+            return (self.server != 0).then_some(&self.conns[0]);
+        }
+        let d = Dest::from(peer);
+        // The kernel's loops stop at MAX_RULES whatever the counts say.
+        let ndest = (self.ndest as usize).min(MAX_RULES);
+        let nrules = (self.nrules as usize).min(MAX_RULES);
+        if self.dest_any == 0 && !self.rules[..ndest].iter().any(|r| d.matched_by(r)) {
+            return None;
+        }
+        let profiles = self.rules.get(ndest..nrules).unwrap_or(&[]);
+        let hit = profiles.iter().find(|r| d.matched_by(r) && (r.conn as usize) < MAX_CONNS);
+        Some(&self.conns[hit.map_or(0, |r| r.conn as usize)])
+    }
+}
+
+/// `struct dest` of bpf/sockfix.bpf.c: an IPv4-mapped IPv6 peer is the IPv4
+/// address it is; addresses as the kernel's network-order words.
+struct Dest {
+    family: u8,
+    port: u16,
+    addr: [u32; 4],
+}
+
+impl Dest {
+    fn from(peer: SocketAddr) -> Dest {
+        let ip = match peer.ip() {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+            v4 => v4,
+        };
+        match ip {
+            IpAddr::V4(a) => Dest { family: V4, port: peer.port(), addr: [u32::from_ne_bytes(a.octets()), 0, 0, 0] },
+            IpAddr::V6(a) => Dest { family: V6, port: peer.port(), addr: words(a.octets()) },
+        }
+    }
+
+    /// `rule_matches`, word by word as the kernel compares them.
+    fn matched_by(&self, r: &Rule) -> bool {
+        if r.has_port != 0 && r.port != self.port {
+            return false;
+        }
+        if r.family == ANY {
+            return true;
+        }
+        if r.family != self.family {
+            return false;
+        }
+        let words = if self.family == V4 { 1 } else { 4 };
+        (0..words).all(|i| word_matches(r.addr[i], self.addr[i], i32::from(r.prefix) - 32 * i as i32))
+    }
+}
+
+/// `word_matches`: the first `bits` bits of two network-order words agree.
+fn word_matches(a: u32, b: u32, bits: i32) -> bool {
+    if bits <= 0 {
+        return true;
+    }
+    if bits >= 32 {
+        return a == b;
+    }
+    let host = |w: u32| u32::from_be_bytes(w.to_ne_bytes());
+    let mask = !0u32 << (32 - bits);
+    (host(a) ^ host(b)) & mask == 0
 }
 
 /// Settings as the companion's map. Err: what does not fit (more than
@@ -245,6 +319,93 @@ mod tests {
         assert_eq!((r[3].conn, r[3].prefix), (1, 16));
         assert_eq!((r[4].conn, r[4].family), (2, ANY), "[dest *] matches anything");
         assert_eq!((m.conns[1].keepidle, m.conns[2].keepcnt, m.conns[2].keepidle), (60, 2, 15));
+    }
+
+    /// Destinations around every rule below: each rule's address, its
+    /// neighbours just inside and outside its prefix, others, each IPv4
+    /// one also IPv4-mapped, on ports the rules name and others.
+    fn destinations() -> Vec<SocketAddr> {
+        let v4 = "10.0.0.0 10.255.255.255 11.0.0.0 9.255.255.255 10.1.0.1 10.1.255.255 10.2.0.1 10.2.3.4 \
+                  10.2.3.5 192.168.1.7 192.168.1.6 172.16.0.1 172.31.255.255 172.32.0.0 172.15.255.255 \
+                  127.0.0.1 8.8.8.8 0.0.0.0 255.255.255.255 198.51.100.1 198.51.100.0 198.51.100.2";
+        let v6 = "fd00::1 fdff:ffff::1 fe00::1 fc00::1 2001:db8::1 2001:db8:ffff::1 2001:db9::1 2001:db7::1 \
+                  2001:db8:1::5 2001:db8:1:ffff::5 2001:db8:2::5 ::1 :: 2001:db8:0:7fff::1 \
+                  2001:db8:0:8000::1 2001:db8:0:8000:ffff::1 2001:db8:1:0:8000::1 fe80::1 fe80::0 fe80::2 \
+                  ::ffff:0:0:1";
+        let mut ips: Vec<IpAddr> = v6.split_whitespace().map(|a| a.parse().unwrap()).collect();
+        for a in v4.split_whitespace() {
+            let ip: std::net::Ipv4Addr = a.parse().unwrap();
+            ips.push(IpAddr::V4(ip));
+            ips.push(IpAddr::V6(ip.to_ipv6_mapped()));
+        }
+        let ports = [22, 80, 443, 3306, 5432, 8080, 65535];
+        ips.iter().flat_map(|ip| ports.iter().map(move |p| SocketAddr::new(*ip, *p))).collect()
+    }
+
+    /// The kernel's choice (the map, matched as the BPF program matches it)
+    /// is the library's (`Settings::for_dest`) for every destination: the
+    /// profiles have idle times of their own, so which one matched shows.
+    #[test]
+    fn the_map_chooses_as_the_library_does() {
+        let scoped = settings(
+            &[
+                ("SOCKFIX_DEST", "10.0.0.0/8, 192.168.1.7:5432, :3306, [fd00::]/8:3306, 2001:db8::/32, [::ffff:172.16.0.0]/108"),
+                ("SOCKFIX_KEEPIDLE", "15"),
+            ],
+            &[
+                ("10.1.0.0/16", &[("SOCKFIX_KEEPIDLE", "101")]),
+                ("[2001:db8:1::]/48:443, 10.2.3.4:80", &[("SOCKFIX_KEEPIDLE", "102")]),
+                (":3306", &[("SOCKFIX_KEEPIDLE", "103")]),
+                ("0.0.0.0/0:22", &[("SOCKFIX_KEEPIDLE", "104")]),
+                ("[::]/0", &[("SOCKFIX_KEEPIDLE", "105")]),
+                ("*", &[("SOCKFIX_KEEPIDLE", "106")]),
+                ("10.0.0.0/8", &[("SOCKFIX_KEEPIDLE", "107")]),
+            ],
+        );
+        // No SOCKFIX_DEST: every destination, and prefixes that end
+        // inside a word (the kernel compares 32 bits at a time).
+        let any = settings(
+            &[],
+            &[
+                ("[2001:db8:0:8000::]/33", &[("SOCKFIX_KEEPIDLE", "201")]),
+                ("[2001:db8:1:0:8000::]/65:8080", &[("SOCKFIX_KEEPIDLE", "202")]),
+                ("[fe80::]/127", &[("SOCKFIX_KEEPIDLE", "203")]),
+                ("198.51.100.0/31", &[("SOCKFIX_KEEPIDLE", "204")]),
+                ("172.16.0.0/12:65535", &[("SOCKFIX_KEEPIDLE", "205")]),
+                ("[::ffff:0:0]/95", &[("SOCKFIX_KEEPIDLE", "206")]),
+            ],
+        );
+        let (mut kept, mut left) = (0, 0);
+        for s in [&scoped, &any] {
+            let m = compile(s).unwrap();
+            for d in destinations() {
+                let want = s.for_dest(&d).map(|c| c.keepidle_s as u32);
+                assert_eq!(m.conn_for(d, false).map(|c| c.keepidle), want, "{d} (SOCKFIX_DEST={})", s.dests);
+                if want.is_some() {
+                    kept += 1
+                } else {
+                    left += 1
+                }
+            }
+        }
+        // Both answers are exercised, and so is every profile.
+        assert!(kept > 100 && left > 100, "{kept} in scope, {left} outside");
+        let m = compile(&scoped).unwrap();
+        let idle = |d: &str| m.conn_for(d.parse().unwrap(), false).map(|c| c.keepidle);
+        assert_eq!(idle("[::ffff:10.1.2.3]:80"), Some(101), "a mapped peer is matched as IPv4");
+        assert_eq!(idle("[::ffff:172.20.0.1]:80"), Some(106), "a mapped rule is an IPv4 rule");
+        assert_eq!(idle("8.8.8.8:80"), None);
+    }
+
+    #[test]
+    fn accepted_connections_only_with_server() {
+        let peer = "192.0.2.1:40000".parse().unwrap();
+        let dest = [("SOCKFIX_DEST", "10.0.0.0/8"), ("SOCKFIX_KEEPIDLE", "9")];
+        assert!(compile(&settings(&dest, &[])).unwrap().conn_for(peer, true).is_none(), "SOCKFIX_SERVER off");
+        let on =
+            compile(&settings(&[dest[0], dest[1], ("SOCKFIX_SERVER", "on")], &[("*", &[("SOCKFIX_KEEPIDLE", "77")])])).unwrap();
+        assert_eq!(on.conn_for(peer, true).map(|c| c.keepidle), Some(9), "the global settings, for any peer");
+        assert!(on.conn_for(peer, false).is_none());
     }
 
     #[test]
