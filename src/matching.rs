@@ -123,7 +123,8 @@ impl Dests {
 }
 
 fn parse_rule(item: &str) -> Result<Rule, &'static str> {
-    if let Some(port) = item.strip_prefix(':') {
+    // `:5432`; but `::1` and `::/0` are IPv6 blocks (below), not ports.
+    if let Some(port) = item.strip_prefix(':').filter(|rest| !rest.contains(':')) {
         return Ok(Rule { net: None, port: Some(parse_port(port)?) });
     }
     // [fd00::/8]:3306 and [fd00::]/8:3306 alike.
@@ -241,6 +242,18 @@ mod tests {
         let inside = Dests::parse("[fd00::/8]:3306").unwrap();
         assert!(inside.matches(&sa("[fd12::1]:3306")) && !inside.matches(&sa("[fd12::1]:3307")));
         assert!(Dests::parse("[::1]").unwrap().matches(&sa("[::1]:9")));
+    }
+
+    #[test]
+    fn bare_ipv6_blocks_that_start_with_two_colons() {
+        // Once read as ":PORT" and refused ("port must be 1-65535").
+        let d = Dests::parse("::1").unwrap();
+        assert!(d.matches(&sa("[::1]:9")) && !d.matches(&sa("[::2]:9")));
+        let all6 = Dests::parse("::/0").unwrap();
+        assert!(all6.matches(&sa("[2001:db8::1]:1")) && !all6.matches(&sa("10.0.0.1:1")));
+        assert!(Dests::parse("::ffff:10.0.0.0/104").unwrap().matches(&sa("10.1.1.1:1")));
+        assert!(Dests::parse(":5432").unwrap().matches(&sa("[::1]:5432")));
+        assert!(Dests::parse(":54:32").is_err());
     }
 
     #[test]
