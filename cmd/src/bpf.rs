@@ -5,7 +5,7 @@
 //! library's settings into their map, `place` finds the cgroup and the bpf
 //! filesystem, `attach` loads and pins, `report` shows what is attached.
 //! `sockfix audit` reads the attached copies through `place`, `attach`
-//! and `layout` too. See sockfix(1), BPF COMPANION.
+//! and `layout` too. See sockfix(1): bpf enable, disable, status.
 
 pub(crate) mod attach;
 pub(crate) mod layout;
