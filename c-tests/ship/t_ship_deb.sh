@@ -188,20 +188,39 @@ ldconfig -p | grep -q '/libsockfix\.so$' || fail "the installed library is not i
 # over /etc/systemd/system: the real one is never written.
 cat >"$CT_TMP/purge.sh" <<'PURGE'
 set -u
-UNIT=$1 T=$2
+UNIT=$1 T=$2 CG=${3:-}
 fail() { echo "FAIL: $*"; exit 1; }
 mount -t tmpfs -o mode=0755 tmpfs /etc/systemd/system || fail "tmpfs over /etc/systemd/system"
 D=/etc/systemd/system/$UNIT.service.d
 /usr/bin/sockfix systemd "$UNIT" --keepalive 7,1,3 >/dev/null 2>&1 || fail "sockfix systemd $UNIT"
 [ -f "$D/sockfix.conf" ] || fail "no $D/sockfix.conf"
 [ -f /var/lib/sockfix/systemd-dropins ] || fail "the drop-in was not recorded"
+# The eBPF companion on a child cgroup of the test: removal detaches it.
+if [ -n "$CG" ]; then
+    /usr/bin/sockfix bpf enable --cgroup "$CG" >/dev/null 2>&1 || fail "installed sockfix bpf enable"
+    PINS=/sys/fs/bpf/sockfix/cg$(stat -c %i "$CG")
+    [ -d "$PINS" ] || fail "sockfix bpf enable pinned nothing"
+fi
 dpkg --purge sockfix libsockfix >"$T/purge.log" 2>&1 || fail "dpkg --purge: $(cat "$T/purge.log")"
 [ -e "$D" ] && fail "purge left the drop-in $D"
+if [ -n "$CG" ]; then
+    [ -e "$PINS" ] && fail "removal left the companion pinned: $PINS"
+    bpftool cgroup show "$CG" 2>/dev/null | grep -q sockfix && fail "removal left the companion attached"
+fi
 echo purge-ok
 PURGE
 mkdir -p /etc/systemd/system
 real_units=$(ls -la /etc/systemd/system | sha256sum)
-res=$(unshare -m --propagation private bash "$CT_TMP/purge.sh" "$UNIT" "$CT_TMP" 2>&1)
+# A child cgroup for the companion, where the kernel has BPF and cgroup v2.
+CG=
+cg2=$(for d in /sys/fs/cgroup /sys/fs/cgroup/unified; do [ "$(stat -f -c %T "$d" 2>/dev/null)" = cgroup2fs ] && echo "$d" && break; done)
+if [ -n "$cg2" ] && [ -e /sys/kernel/btf/vmlinux ] && command -v bpftool >/dev/null && mkdir "$cg2/sockfix-test-deb-$$"; then
+    CG=$cg2/sockfix-test-deb-$$
+    trap 'rmdir "$CG" 2>/dev/null; cleanup' EXIT
+else
+    note "no cgroup v2, BPF or bpftool here: the companion's removal is not checked"
+fi
+res=$(unshare -m --propagation private bash "$CT_TMP/purge.sh" "$UNIT" "$CT_TMP" "$CG" 2>&1)
 [ "$(tail -n 1 <<<"$res")" = purge-ok ] || fail "drop-in and purge: $res"
 [ "$(ls -la /etc/systemd/system | sha256sum)" = "$real_units" ] || fail "the real /etc/systemd/system changed"
 left=
