@@ -32,6 +32,7 @@ extern crate alloc;
 mod runtime;
 
 mod connect_timeout;
+mod dynsym;
 mod fdtable;
 mod idle;
 mod log;

@@ -1,130 +1,193 @@
 //! The real libc functions behind our hooks.
 //!
-//! All are resolved once, in the constructor, with `dlsym(RTLD_NEXT)`. A hook
-//! that runs before the constructor (another library's constructor may
-//! connect first) resolves its own symbol on the spot; that is the only lazy
-//! path and it ends once the constructor has run. A symbol that libc does not
-//! have (an old glibc without `__ppoll_chk`, say) is normal: its slot gets a
-//! stub that fails with ENOSYS, which only runs if the program found the
-//! function somewhere we did not. Either way the hot path is one load and an
-//! indirect jump.
+//! All are resolved once, in the constructor, in one pass: from libc's own
+//! dynamic symbol table (`dynsym`), where that is sure to give what
+//! `dlsym(RTLD_NEXT)` would, and otherwise, name by name, with
+//! `dlsym(RTLD_NEXT)` itself. A hook that runs before the constructor
+//! (another library's constructor may connect first) finds its slot still
+//! holding a resolver of the same type, which resolves every slot the same
+//! way and then makes the call; that is the only lazy path and it ends once
+//! the constructor has run. A symbol that libc does not have (an old glibc
+//! without `__ppoll_chk`, say) is normal: its slot gets a stub that fails
+//! with ENOSYS, which only runs if the program found the function somewhere
+//! we did not. Either way the hot path is one load and an indirect jump.
+//!
+//! The names are one string and the hashes a table of numbers, both built
+//! at compile time: no pointer in them for the loader to relocate.
 
-use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering::Relaxed};
+use crate::dynsym::{self, Found, Scan};
+use core::sync::atomic::{AtomicPtr, AtomicU8, AtomicUsize, Ordering::Relaxed};
 use libc::{c_char, c_int, c_void};
 
-pub struct Sym {
-    name: &'static [u8], // NUL-terminated
-    /// The function to call: until resolved, our own `lazy::` resolver of
-    /// the same type, so a call never needs to test for "not yet".
-    addr: AtomicPtr<()>,
+/// How a slot was filled (see `sockfix_resolved`).
+const VIA_LAZY: u8 = 0;
+const VIA_TABLE: u8 = 1;
+const VIA_DLSYM: u8 = 2;
+const VIA_MISSING: u8 = 3;
+
+/// One list of functions, as the macro below lays it out.
+struct List {
+    /// The names, each NUL-terminated, one after the other, then 7 NULs.
+    names: &'static str,
+    /// Where each name starts in `names`, and one past the last.
+    starts: &'static [u16],
+    hashes: &'static [u32],
+    slots: &'static [AtomicPtr<()>],
+    via: &'static [AtomicU8],
+    /// The ENOSYS stub of slot i.
+    missing: fn(usize) -> *mut (),
 }
 
-impl Sym {
-    const fn new(name: &'static [u8], lazy: *mut ()) -> Sym {
-        Sym { name, addr: AtomicPtr::new(lazy) }
+impl List {
+    fn name(&self, i: usize) -> &'static [u8] {
+        let (start, end) = (usize::from(self.starts[i]), usize::from(self.starts[i + 1]));
+        self.names.as_bytes().get(start..end).unwrap_or(b"\0")
     }
 
-    #[inline(always)]
-    fn current(&self) -> *mut () {
-        self.addr.load(Relaxed)
+    fn set(&self, i: usize, addr: *mut (), via: u8) {
+        self.slots[i].store(addr, Relaxed);
+        self.via[i].store(via, Relaxed);
     }
 
-    /// Looks the symbol up and stores it, or `missing` (a stub of the same
-    /// type) when libc does not have it.
-    #[cold]
-    fn resolve(&self, missing: *mut ()) -> *mut () {
-        let addr = lookup(self.name).map_or(missing, |a| a as *mut ());
-        self.addr.store(addr, Relaxed);
-        addr
+    /// First pass: every slot libc's table can fill. Returns whether some
+    /// slot is left for dlsym.
+    fn from_table(&self, scan: &Scan) -> bool {
+        let mut left = false;
+        for i in 0..self.slots.len() {
+            let (name, hash) = (self.name(i), self.hashes[i]);
+            // SAFETY: libc stays loaded for the life of the process.
+            let found = scan.libc.filter(|_| scan.nothing_between_defines(name, hash)).map(|t| unsafe { t.lookup(name, hash) });
+            match found {
+                Some(Found::Plain(addr)) => self.set(i, addr as *mut (), VIA_TABLE),
+                _ => left = true,
+            }
+        }
+        left
+    }
+
+    /// Second pass: the slots the table could not fill, with dlsym.
+    fn from_dlsym(&self, scan: &Scan) {
+        for i in 0..self.slots.len() {
+            if self.via[i].load(Relaxed) != VIA_TABLE {
+                match lookup(self.name(i), self.hashes[i], scan) {
+                    Some(addr) => self.set(i, addr as *mut (), VIA_DLSYM),
+                    None => self.set(i, (self.missing)(i), VIA_MISSING),
+                }
+            }
+        }
     }
 }
 
 /// RTLD_NEXT, guarded against finding ourselves: if the loader's search
 /// order ever puts this library after its own caller, the "next" definition
-/// is one of our hooks, and calling it would recurse forever. Then libc
-/// itself is asked.
-fn lookup(name: &'static [u8]) -> Option<usize> {
-    let name = name.as_ptr() as *const c_char;
+/// is one of our hooks, and calling it would recurse forever. Then libc's
+/// own table is asked, wherever libc is in the link map.
+fn lookup(name: &[u8], hash: u32, scan: &Scan) -> Option<usize> {
     // SAFETY: `name` is NUL-terminated; dlsym has no other precondition.
-    let next = unsafe { libc::dlsym(libc::RTLD_NEXT, name) } as usize;
+    let next = unsafe { libc::dlsym(libc::RTLD_NEXT, name.as_ptr().cast()) } as usize;
     if next != 0 && !is_ours(next) {
         return Some(next);
     }
-    // SAFETY: RTLD_NOLOAD only returns libc's handle if it is already mapped.
-    let libc_handle = unsafe { libc::dlopen(c"libc.so.6".as_ptr(), libc::RTLD_NOLOAD | libc::RTLD_LAZY) };
-    if libc_handle.is_null() {
-        return None;
+    // SAFETY: libc stays loaded for the life of the process.
+    match scan.libc.map(|t| unsafe { t.lookup(name, hash) }) {
+        Some(Found::Plain(addr)) if !is_ours(addr) => Some(addr),
+        _ => None,
     }
-    // SAFETY: a live handle and a NUL-terminated name.
-    let addr = unsafe { libc::dlsym(libc_handle, name) } as usize;
-    (addr != 0 && !is_ours(addr)).then_some(addr)
 }
 
-/// The address range of this library's own segments, found once with
-/// dl_iterate_phdr (dladdr would scan libc's whole symbol table per call).
+/// The address range of this library's own segments, found by the scan.
 static OWN_START: AtomicUsize = AtomicUsize::new(0);
 static OWN_END: AtomicUsize = AtomicUsize::new(0);
 
 fn is_ours(addr: usize) -> bool {
-    if OWN_END.load(Relaxed) == 0 {
-        find_own_range();
-    }
     (OWN_START.load(Relaxed)..OWN_END.load(Relaxed)).contains(&addr)
 }
 
-fn find_own_range() {
-    unsafe extern "C" fn visit(info: *mut libc::dl_phdr_info, _size: libc::size_t, _data: *mut c_void) -> c_int {
-        let here = find_own_range as fn() as usize;
-        // SAFETY: the loader passes a valid dl_phdr_info with dlpi_phnum
-        // program headers at dlpi_phdr.
-        let info = &*info;
-        let phdrs = core::slice::from_raw_parts(info.dlpi_phdr, usize::from(info.dlpi_phnum));
-        let base = info.dlpi_addr as usize;
-        let (mut start, mut end) = (usize::MAX, 0);
-        for ph in phdrs.iter().filter(|ph| ph.p_type == libc::PT_LOAD) {
-            start = start.min(base.wrapping_add(ph.p_vaddr as usize));
-            end = end.max(base.wrapping_add(ph.p_vaddr as usize).wrapping_add(ph.p_memsz as usize));
-        }
-        if (start..end).contains(&here) {
-            OWN_START.store(start, Relaxed);
-            OWN_END.store(end, Relaxed);
-            return 1;
-        }
-        0
+/// Resolves every slot: one pass over the link map, libc's table, then
+/// dlsym for whatever is left. Called from the constructor, and by the
+/// first call that finds a slot unresolved (before the constructor);
+/// running it twice stores the same addresses. errno is left as it was.
+pub fn resolve_all() {
+    let _keep = crate::sys::ErrnoGuard::new();
+    let scan = Scan::run(resolve_all as fn() as usize);
+    if scan.own.1 != 0 {
+        OWN_START.store(scan.own.0, Relaxed);
+        OWN_END.store(scan.own.1, Relaxed);
     }
-    // SAFETY: `visit` matches the callback type and keeps no pointers.
-    unsafe { libc::dl_iterate_phdr(Some(visit), core::ptr::null_mut()) };
+    let hooked = hooked::list();
+    if hooked.from_table(&scan) {
+        hooked.from_dlsym(&scan);
+    }
 }
 
-/// Declares the real functions: a `Sym` for each in `SYMS`, a typed wrapper
-/// `real::name(args)` that calls it, and a stub for when libc lacks it that
-/// fails with ENOSYS (returning -1, or SIG_ERR for the signal() family).
+/// The start of each NUL-terminated name in `names`, and one past the last
+/// (the M - 1 first names: the padding after them is not a name).
+const fn starts<const M: usize>(names: &str) -> [u16; M] {
+    let bytes = names.as_bytes();
+    let mut out = [0u16; M];
+    let (mut i, mut k) = (0, 1);
+    while i < bytes.len() && k < M {
+        if bytes[i] == 0 {
+            out[k] = (i + 1) as u16;
+            k += 1;
+        }
+        i += 1;
+    }
+    out
+}
+
+/// The GNU hash of each NUL-terminated name in `names`.
+const fn hashes<const N: usize>(names: &str, starts: &[u16]) -> [u32; N] {
+    let mut out = [0u32; N];
+    let mut k = 0;
+    while k < N {
+        out[k] = dynsym::gnu_hash(names.as_bytes(), starts[k] as usize);
+        k += 1;
+    }
+    out
+}
+
+/// Declares a list of real functions, in a module of its own: a slot for
+/// each, a typed wrapper `name(args)` that calls it, a resolver for calls
+/// before the constructor, and a stub for when no definition is found.
 macro_rules! real_functions {
     ($( $name:ident ( $($arg:ident : $ty:ty),* ) -> $ret:ty; )*) => {
-        #[allow(non_snake_case)]
-        pub struct Syms { $( pub $name: Sym, )* }
+        use super::*;
 
-        pub static SYMS: Syms = Syms {
-            $( $name: Sym::new(concat!(stringify!($name), "\0").as_bytes(), lazy::$name as *mut ()), )*
-        };
+        #[allow(non_camel_case_types, clippy::upper_case_acronyms)]
+        #[repr(usize)]
+        enum Index { $( $name, )* }
 
-        /// Resolves every symbol; called once from the constructor.
-        pub fn resolve_all() {
-            $( SYMS.$name.resolve(missing::$name as *mut ()); )*
+        // Seven more NULs: a name is compared eight bytes at a time.
+        const NAMES: &str = concat!($( stringify!($name), "\0", )* "\0\0\0\0\0\0\0");
+        pub const N: usize = [$( stringify!($name), )*].len();
+        const STARTS: [u16; N + 1] = starts::<{ N + 1 }>(NAMES);
+        const HASHES: [u32; N] = hashes::<N>(NAMES, &STARTS);
+
+        /// The function to call for each name: until resolved, our own
+        /// `lazy::` resolver of the same type, so a call never needs to
+        /// test for "not yet".
+        static SLOTS: [AtomicPtr<()>; N] = [$( AtomicPtr::new(lazy::$name as *mut ()), )*];
+        static VIA: [AtomicU8; N] = [const { AtomicU8::new(VIA_LAZY) }; N];
+
+        pub(super) fn list() -> List {
+            List { names: NAMES, starts: &STARTS, hashes: &HASHES, slots: &SLOTS, via: &VIA, missing }
         }
 
-        /// What each slot holds until it is resolved: first calls before
-        /// the constructor resolve the symbol, then call it.
+        fn missing(i: usize) -> *mut () {
+            $( if i == Index::$name as usize { return missing::$name as *mut (); } )*
+            core::ptr::null_mut()
+        }
+
+        /// What each slot holds until it is resolved: a call before the
+        /// constructor resolves every slot, then calls its own.
         mod lazy {
             use super::*;
             $(
                 #[cold]
                 pub unsafe extern "C" fn $name($($arg: $ty),*) -> $ret {
-                    type F = unsafe extern "C" fn($($ty),*) -> $ret;
-                    let addr = SYMS.$name.resolve(missing::$name as *mut ());
-                    // SAFETY: as in real::$name.
-                    let f: F = core::mem::transmute(addr);
-                    f($($arg),*)
+                    resolve_all();
+                    super::$name($($arg),*)
                 }
             )*
         }
@@ -145,7 +208,7 @@ macro_rules! real_functions {
             #[inline(always)]
             pub unsafe fn $name($($arg: $ty),*) -> $ret {
                 type F = unsafe extern "C" fn($($ty),*) -> $ret;
-                let addr = SYMS.$name.current();
+                let addr = SLOTS[Index::$name as usize].load(Relaxed);
                 // SAFETY: `addr` is libc's definition of this very function,
                 // whose C prototype is the one declared here, or our resolver
                 // or stub of the same type.
@@ -156,46 +219,84 @@ macro_rules! real_functions {
     };
 }
 
-use libc::{fd_set, msghdr, nfds_t, pollfd, sigset_t, size_t, sockaddr, socklen_t, ssize_t, timespec, timeval};
+/// The functions the library stands in for.
+mod hooked {
+    use libc::{fd_set, msghdr, nfds_t, pollfd, sigset_t, size_t, sockaddr, socklen_t, ssize_t, timespec, timeval};
 
-real_functions! {
-    socket(domain: c_int, ty: c_int, protocol: c_int) -> c_int;
-    connect(fd: c_int, addr: *const sockaddr, len: socklen_t) -> c_int;
-    bind(fd: c_int, addr: *const sockaddr, len: socklen_t) -> c_int;
-    accept(fd: c_int, addr: *mut sockaddr, len: *mut socklen_t) -> c_int;
-    accept4(fd: c_int, addr: *mut sockaddr, len: *mut socklen_t, flags: c_int) -> c_int;
-    setsockopt(fd: c_int, level: c_int, name: c_int, value: *const c_void, len: socklen_t) -> c_int;
-    dup(fd: c_int) -> c_int;
-    dup2(fd: c_int, to: c_int) -> c_int;
-    dup3(fd: c_int, to: c_int, flags: c_int) -> c_int;
-    fcntl(fd: c_int, cmd: c_int, arg: usize) -> c_int;
-    fcntl64(fd: c_int, cmd: c_int, arg: usize) -> c_int;
+    real_functions! {
+        socket(domain: c_int, ty: c_int, protocol: c_int) -> c_int;
+        connect(fd: c_int, addr: *const sockaddr, len: socklen_t) -> c_int;
+        bind(fd: c_int, addr: *const sockaddr, len: socklen_t) -> c_int;
+        accept(fd: c_int, addr: *mut sockaddr, len: *mut socklen_t) -> c_int;
+        accept4(fd: c_int, addr: *mut sockaddr, len: *mut socklen_t, flags: c_int) -> c_int;
+        setsockopt(fd: c_int, level: c_int, name: c_int, value: *const c_void, len: socklen_t) -> c_int;
+        dup(fd: c_int) -> c_int;
+        dup2(fd: c_int, to: c_int) -> c_int;
+        dup3(fd: c_int, to: c_int, flags: c_int) -> c_int;
+        fcntl(fd: c_int, cmd: c_int, arg: usize) -> c_int;
+        fcntl64(fd: c_int, cmd: c_int, arg: usize) -> c_int;
 
-    read(fd: c_int, buf: *mut c_void, n: size_t) -> ssize_t;
-    readv(fd: c_int, iov: *const libc::iovec, n: c_int) -> ssize_t;
-    recv(fd: c_int, buf: *mut c_void, n: size_t, flags: c_int) -> ssize_t;
-    recvfrom(fd: c_int, buf: *mut c_void, n: size_t, flags: c_int, addr: *mut sockaddr, len: *mut socklen_t) -> ssize_t;
-    recvmsg(fd: c_int, msg: *mut msghdr, flags: c_int) -> ssize_t;
-    __read_chk(fd: c_int, buf: *mut c_void, n: size_t, buflen: size_t) -> ssize_t;
-    __recv_chk(fd: c_int, buf: *mut c_void, n: size_t, buflen: size_t, flags: c_int) -> ssize_t;
-    __recvfrom_chk(fd: c_int, buf: *mut c_void, n: size_t, buflen: size_t, flags: c_int, addr: *mut sockaddr, len: *mut socklen_t) -> ssize_t;
+        read(fd: c_int, buf: *mut c_void, n: size_t) -> ssize_t;
+        readv(fd: c_int, iov: *const libc::iovec, n: c_int) -> ssize_t;
+        recv(fd: c_int, buf: *mut c_void, n: size_t, flags: c_int) -> ssize_t;
+        recvfrom(fd: c_int, buf: *mut c_void, n: size_t, flags: c_int, addr: *mut sockaddr, len: *mut socklen_t) -> ssize_t;
+        recvmsg(fd: c_int, msg: *mut msghdr, flags: c_int) -> ssize_t;
+        __read_chk(fd: c_int, buf: *mut c_void, n: size_t, buflen: size_t) -> ssize_t;
+        __recv_chk(fd: c_int, buf: *mut c_void, n: size_t, buflen: size_t, flags: c_int) -> ssize_t;
+        __recvfrom_chk(fd: c_int, buf: *mut c_void, n: size_t, buflen: size_t, flags: c_int, addr: *mut sockaddr, len: *mut socklen_t) -> ssize_t;
 
-    write(fd: c_int, buf: *const c_void, n: size_t) -> ssize_t;
-    writev(fd: c_int, iov: *const libc::iovec, n: c_int) -> ssize_t;
-    send(fd: c_int, buf: *const c_void, n: size_t, flags: c_int) -> ssize_t;
-    sendto(fd: c_int, buf: *const c_void, n: size_t, flags: c_int, addr: *const sockaddr, len: socklen_t) -> ssize_t;
-    sendmsg(fd: c_int, msg: *const msghdr, flags: c_int) -> ssize_t;
+        write(fd: c_int, buf: *const c_void, n: size_t) -> ssize_t;
+        writev(fd: c_int, iov: *const libc::iovec, n: c_int) -> ssize_t;
+        send(fd: c_int, buf: *const c_void, n: size_t, flags: c_int) -> ssize_t;
+        sendto(fd: c_int, buf: *const c_void, n: size_t, flags: c_int, addr: *const sockaddr, len: socklen_t) -> ssize_t;
+        sendmsg(fd: c_int, msg: *const msghdr, flags: c_int) -> ssize_t;
 
-    poll(fds: *mut pollfd, n: nfds_t, timeout: c_int) -> c_int;
-    __poll_chk(fds: *mut pollfd, n: nfds_t, timeout: c_int, fdslen: size_t) -> c_int;
-    ppoll(fds: *mut pollfd, n: nfds_t, timeout: *const timespec, mask: *const sigset_t) -> c_int;
-    __ppoll_chk(fds: *mut pollfd, n: nfds_t, timeout: *const timespec, mask: *const sigset_t, fdslen: size_t) -> c_int;
-    select(n: c_int, r: *mut fd_set, w: *mut fd_set, e: *mut fd_set, timeout: *mut timeval) -> c_int;
-    pselect(n: c_int, r: *mut fd_set, w: *mut fd_set, e: *mut fd_set, timeout: *const timespec, mask: *const sigset_t) -> c_int;
+        poll(fds: *mut pollfd, n: nfds_t, timeout: c_int) -> c_int;
+        __poll_chk(fds: *mut pollfd, n: nfds_t, timeout: c_int, fdslen: size_t) -> c_int;
+        ppoll(fds: *mut pollfd, n: nfds_t, timeout: *const timespec, mask: *const sigset_t) -> c_int;
+        __ppoll_chk(fds: *mut pollfd, n: nfds_t, timeout: *const timespec, mask: *const sigset_t, fdslen: size_t) -> c_int;
+        select(n: c_int, r: *mut fd_set, w: *mut fd_set, e: *mut fd_set, timeout: *mut timeval) -> c_int;
+        pselect(n: c_int, r: *mut fd_set, w: *mut fd_set, e: *mut fd_set, timeout: *const timespec, mask: *const sigset_t) -> c_int;
 
-    sigaction(sig: c_int, act: *const libc::sigaction, old: *mut libc::sigaction) -> c_int;
-    signal(sig: c_int, handler: libc::sighandler_t) -> libc::sighandler_t;
-    bsd_signal(sig: c_int, handler: libc::sighandler_t) -> libc::sighandler_t;
-    sysv_signal(sig: c_int, handler: libc::sighandler_t) -> libc::sighandler_t;
-    __sysv_signal(sig: c_int, handler: libc::sighandler_t) -> libc::sighandler_t;
+        sigaction(sig: c_int, act: *const libc::sigaction, old: *mut libc::sigaction) -> c_int;
+        signal(sig: c_int, handler: libc::sighandler_t) -> libc::sighandler_t;
+        bsd_signal(sig: c_int, handler: libc::sighandler_t) -> libc::sighandler_t;
+        sysv_signal(sig: c_int, handler: libc::sighandler_t) -> libc::sighandler_t;
+        __sysv_signal(sig: c_int, handler: libc::sighandler_t) -> libc::sighandler_t;
+    }
+}
+
+pub use hooked::*;
+
+/// For the tests (c-tests/hard/t_hard_resolve.sh), exported: slot `i` of
+/// the functions the library stands in for (in declaration order). Returns
+/// -1 past the last slot, else how the slot was filled: 1 from libc's
+/// symbol table, 2 with dlsym, 3 not found (an ENOSYS stub), 0 not yet.
+/// Sets `*name` to its name, `*addr` to the function the library calls and
+/// `*next` to what `dlsym(RTLD_NEXT, name)` answers from the library now.
+/// Reads only; any pointer may be null.
+#[no_mangle]
+pub unsafe extern "C" fn sockfix_resolved(
+    i: u32,
+    name: *mut *const c_char,
+    addr: *mut *mut c_void,
+    next: *mut *mut c_void,
+) -> c_int {
+    let list = hooked::list();
+    let i = i as usize;
+    if i >= list.slots.len() {
+        return -1;
+    }
+    let n = list.name(i);
+    if !name.is_null() {
+        *name = n.as_ptr().cast();
+    }
+    if !addr.is_null() {
+        *addr = list.slots[i].load(Relaxed).cast();
+    }
+    if !next.is_null() {
+        let _keep = crate::sys::ErrnoGuard::new();
+        *next = libc::dlsym(libc::RTLD_NEXT, n.as_ptr().cast());
+    }
+    c_int::from(list.via[i].load(Relaxed))
 }
