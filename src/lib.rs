@@ -77,17 +77,31 @@ pub(crate) fn loaded() -> Option<&'static Settings> {
 /// libc's functions first (reading the config file goes through our own
 /// read hook), then loads the settings. Runs once per process image; a
 /// forked child inherits the result. glibc passes main's argc, argv and
-/// envp to these functions.
-extern "C" fn constructor(argc: c_int, argv: *const *const c_char, _envp: *const *const c_char) {
-    let _keep = sys::ErrnoGuard::new();
+/// envp to these functions (envp: the environment as the process started,
+/// read here instead of importing `environ`).
+extern "C" fn constructor(argc: c_int, argv: *const *const c_char, envp: *const *const c_char) {
+    // First of all: errno itself is one of the functions resolved (which
+    // keeps errno as it was).
     real::resolve_all();
+    let _keep = sys::ErrnoGuard::new();
     let notes = signals::init();
+    // What pthread_atfork() does (it is in libc_nonshared.a, and would need
+    // crtbeginS.o's __dso_handle): register the handlers under this
+    // library's handle. The library is never unloaded (linked -z nodelete,
+    // build.rs), so they are never unregistered.
     // SAFETY: registers handlers with no preconditions.
-    unsafe { libc::pthread_atfork(Some(section::fork_prepare), Some(section::fork_done), Some(fork_child)) };
+    unsafe {
+        real::__register_atfork(
+            Some(section::fork_prepare as unsafe extern "C" fn()),
+            Some(section::fork_done as unsafe extern "C" fn()),
+            Some(fork_child as unsafe extern "C" fn()),
+            runtime::dso_handle(),
+        )
+    };
     // SAFETY: glibc passes the program's argv, argc entries long; each is
     // null or a NUL-terminated string.
     let argv0 = unsafe { (argc > 0 && !argv.is_null() && !(*argv).is_null()).then(|| core::ffi::CStr::from_ptr(*argv)) };
-    let (settings, mut warnings) = settings::load(argv0.and_then(|a| a.to_str().ok()));
+    let (settings, mut warnings) = settings::load(argv0.and_then(|a| a.to_str().ok()), envp);
     if !notes && settings.eintr {
         warnings.push("no pthread key left among the first 32 (the program took them): EINTR is not resumed".into());
     }

@@ -84,7 +84,7 @@ impl List {
 /// own table is asked, wherever libc is in the link map.
 fn lookup(name: &[u8], hash: u32, scan: &Scan) -> Option<usize> {
     // SAFETY: `name` is NUL-terminated; dlsym has no other precondition.
-    let next = unsafe { libc::dlsym(libc::RTLD_NEXT, name.as_ptr().cast()) } as usize;
+    let next = unsafe { dlsym(libc::RTLD_NEXT, name.as_ptr().cast()) } as usize;
     if next != 0 && !is_ours(next) {
         return Some(next);
     }
@@ -108,16 +108,115 @@ fn is_ours(addr: usize) -> bool {
 /// first call that finds a slot unresolved (before the constructor);
 /// running it twice stores the same addresses. errno is left as it was.
 pub fn resolve_all() {
-    let _keep = crate::sys::ErrnoGuard::new();
     let scan = Scan::run(resolve_all as fn() as usize);
     if scan.own.1 != 0 {
         OWN_START.store(scan.own.0, Relaxed);
         OWN_END.store(scan.own.1, Relaxed);
     }
-    let hooked = hooked::list();
+    LIBC.save(scan.libc);
+    // The library's own functions first, errno's among them: nothing
+    // before this line may touch errno, whose slot may still be the
+    // resolver that called this function. They are libc's own, wherever
+    // libc is (an interposed clock_gettime or errno would not do), and
+    // have no dlsym fallback (dlsym itself is found the same way).
+    let own = own::layout();
+    for i in 0..own.slots.len() {
+        // SAFETY: libc stays loaded for the life of the process.
+        match scan.libc.map(|t| unsafe { t.lookup(own.name(i), own.hashes[i]) }) {
+            Some(Found::Plain(addr)) => own.set(i, addr as *mut (), VIA_TABLE),
+            _ => own.set(i, (own.missing)(i), VIA_MISSING),
+        }
+    }
+    let _keep = crate::sys::ErrnoGuard::new();
+    let hooked = hooked::layout();
     if hooked.from_table(&scan) {
         hooked.from_dlsym(&scan);
     }
+}
+
+/// libc.so.6's table, kept by resolve_all for `late` lookups: written before
+/// any reader can run (the constructor, or the first call before it), and
+/// written again only with the same value.
+struct SavedTable(core::cell::UnsafeCell<Option<dynsym::Table>>);
+// SAFETY: see above; the table itself only points into libc's mapping.
+unsafe impl Sync for SavedTable {}
+static LIBC: SavedTable = SavedTable(core::cell::UnsafeCell::new(None));
+
+impl SavedTable {
+    fn save(&self, table: Option<dynsym::Table>) {
+        // SAFETY: see SavedTable.
+        unsafe { *self.0.get() = table };
+    }
+
+    fn get(&self) -> Option<dynsym::Table> {
+        // SAFETY: see SavedTable.
+        unsafe { *self.0.get() }
+    }
+}
+
+/// libc's definition of a function the library calls only from the
+/// constructor (or rarely), looked up when it is first needed instead of
+/// at every start, and kept in `cache` (0: not looked up yet, 1: none).
+/// `name` is NUL-terminated and padded with 7 more NULs, `hash` its GNU
+/// hash. None when resolve_all has not run, or libc has no plain
+/// definition.
+fn late(name: &'static [u8], hash: u32, cache: &AtomicUsize) -> Option<usize> {
+    const NONE: usize = 1;
+    let known = cache.load(Relaxed);
+    if known != 0 {
+        return (known != NONE).then_some(known);
+    }
+    let end = name.iter().position(|&b| b == 0)? + 1;
+    let name = name.get(..end)?;
+    // SAFETY: libc stays loaded for the life of the process.
+    let found = match unsafe { LIBC.get()?.lookup(name, hash) } {
+        Found::Plain(addr) if !is_ours(addr) => Some(addr),
+        _ => None,
+    };
+    cache.store(found.unwrap_or(NONE), Relaxed);
+    found
+}
+
+/// Declares typed wrappers for functions found with `late`, and what each
+/// returns when there is none.
+macro_rules! late_functions {
+    ($( $(#[$doc:meta])* $name:ident ( $($arg:ident : $ty:ty),* ) -> $ret:ty = $none:expr; )*) => {
+        $(
+            $(#[$doc])*
+            #[allow(dead_code)]
+            pub unsafe fn $name($($arg: $ty),*) -> $ret {
+                type F = unsafe extern "C" fn($($ty),*) -> $ret;
+                const NAME: &[u8] = concat!(stringify!($name), "\0\0\0\0\0\0\0\0").as_bytes();
+                const HASH: u32 = dynsym::gnu_hash(NAME, 0);
+                static CACHE: AtomicUsize = AtomicUsize::new(0);
+                match late(NAME, HASH, &CACHE) {
+                    // SAFETY: libc's definition of this very function, whose
+                    // C prototype is the one declared here.
+                    Some(addr) => core::mem::transmute::<usize, F>(addr)($($arg),*),
+                    None => $none,
+                }
+            }
+        )*
+    };
+}
+
+late_functions! {
+    /// Unknown: treated as secure execution (the environment is ignored and
+    /// only a root-owned config file is read).
+    getauxval(kind: libc::c_ulong) -> libc::c_ulong = 1;
+    pthread_key_create(key: *mut libc::pthread_key_t, dtor: Option<unsafe extern "C" fn(*mut c_void)>) -> c_int = libc::ENOSYS;
+    pthread_key_delete(key: libc::pthread_key_t) -> c_int = libc::ENOSYS;
+    /// What pthread_atfork (in libc_nonshared.a) calls, with the handle of
+    /// the object registering.
+    __register_atfork(
+        prepare: Option<unsafe extern "C" fn()>,
+        parent: Option<unsafe extern "C" fn()>,
+        child: Option<unsafe extern "C" fn()>,
+        dso: *mut c_void
+    ) -> c_int = libc::ENOSYS;
+    strerror(e: c_int) -> *mut c_char = core::ptr::null_mut();
+    fstat(fd: c_int, st: *mut libc::stat) -> c_int = -1;
+    dlsym(handle: *mut c_void, name: *const c_char) -> *mut c_void = core::ptr::null_mut();
 }
 
 /// The start of each NUL-terminated name in `names`, and one past the last
@@ -147,11 +246,23 @@ const fn hashes<const N: usize>(names: &str, starts: &[u16]) -> [u32; N] {
     out
 }
 
+/// A stub's body: the one given, or fail with ENOSYS and return -1.
+macro_rules! stub_body {
+    () => {{
+        crate::sys::set_errno(libc::ENOSYS);
+        (-1i64) as _
+    }};
+    ($body:block) => {
+        $body
+    };
+}
+
 /// Declares a list of real functions, in a module of its own: a slot for
 /// each, a typed wrapper `name(args)` that calls it, a resolver for calls
-/// before the constructor, and a stub for when no definition is found.
+/// before the constructor, and a stub for when no definition is found
+/// (`= { body }` after a declaration gives the stub's result).
 macro_rules! real_functions {
-    ($( $name:ident ( $($arg:ident : $ty:ty),* ) -> $ret:ty; )*) => {
+    ($( $name:ident ( $($arg:ident : $ty:ty),* ) -> $ret:ty $(= $missing:block)?; )*) => {
         use super::*;
 
         #[allow(non_camel_case_types, clippy::upper_case_acronyms)]
@@ -170,7 +281,7 @@ macro_rules! real_functions {
         static SLOTS: [AtomicPtr<()>; N] = [$( AtomicPtr::new(lazy::$name as *mut ()), )*];
         static VIA: [AtomicU8; N] = [const { AtomicU8::new(VIA_LAZY) }; N];
 
-        pub(super) fn list() -> List {
+        pub(super) fn layout() -> List {
             List { names: NAMES, starts: &STARTS, hashes: &HASHES, slots: &SLOTS, via: &VIA, missing }
         }
 
@@ -192,13 +303,14 @@ macro_rules! real_functions {
             )*
         }
 
+        /// The stubs: by default they fail with ENOSYS and return -1 (or
+        /// SIG_ERR, all ones, for the signal() family).
         mod missing {
             use super::*;
             $(
                 #[allow(unused_variables)]
                 pub unsafe extern "C" fn $name($($arg: $ty),*) -> $ret {
-                    crate::sys::set_errno(libc::ENOSYS);
-                    (-1i64) as $ret
+                    stub_body!($($missing)?)
                 }
             )*
         }
@@ -268,6 +380,34 @@ mod hooked {
 
 pub use hooked::*;
 
+/// libc functions the library calls for itself where a hook or a signal
+/// handler may need them (the others are `late`): taken from libc's table
+/// like the hooked ones, one lookup each instead of one import each (an
+/// import costs the loader about 700 instructions in every process, plus
+/// the check of its symbol version). `syscall` is variadic in C; every
+/// Linux ABI passes the integer arguments of a variadic call as those of a
+/// plain one, and glibc's syscall() reads them so, hence the fixed
+/// seven-word prototype.
+mod own {
+    use libc::{c_long, pthread_key_t};
+
+    /// Where errno goes if libc had no __errno_location (it always has).
+    static mut NOWHERE: c_int = 0;
+
+    real_functions! {
+        __errno_location() -> *mut c_int = { core::ptr::addr_of_mut!(NOWHERE) };
+        syscall(n: c_long, a: c_long, b: c_long, c: c_long, d: c_long, e: c_long, f: c_long) -> c_long;
+        clock_gettime(clock: libc::clockid_t, ts: *mut libc::timespec) -> c_int;
+        pthread_getspecific(key: pthread_key_t) -> *mut c_void = { core::ptr::null_mut() };
+        pthread_setspecific(key: pthread_key_t, value: *const c_void) -> c_int = { libc::ENOSYS };
+        abort() -> () = {
+            syscall(libc::SYS_exit_group, 127, 0, 0, 0, 0, 0);
+        };
+    }
+}
+
+pub use own::*;
+
 /// For the tests (c-tests/hard/t_hard_resolve.sh), exported: slot `i` of
 /// the functions the library stands in for (in declaration order). Returns
 /// -1 past the last slot, else how the slot was filled: 1 from libc's
@@ -282,7 +422,7 @@ pub unsafe extern "C" fn sockfix_resolved(
     addr: *mut *mut c_void,
     next: *mut *mut c_void,
 ) -> c_int {
-    let list = hooked::list();
+    let list = hooked::layout();
     let i = i as usize;
     if i >= list.slots.len() {
         return -1;
@@ -296,7 +436,7 @@ pub unsafe extern "C" fn sockfix_resolved(
     }
     if !next.is_null() {
         let _keep = crate::sys::ErrnoGuard::new();
-        *next = libc::dlsym(libc::RTLD_NEXT, n.as_ptr().cast());
+        *next = dlsym(libc::RTLD_NEXT, n.as_ptr().cast());
     }
     c_int::from(list.via[i].load(Relaxed))
 }

@@ -1,18 +1,109 @@
-//! What a `no_std` cdylib must provide itself: links to the C library (so
-//! its symbols bind to versioned glibc definitions), a heap (libc's malloc,
-//! used only by the constructor for the settings; hooks never allocate) and
-//! a panic handler (abort), and the two unwinding symbols that the
-//! precompiled `alloc` still names.
+//! What a `no_std` cdylib must provide itself: a link to the C library, a
+//! heap (libc's malloc, used only by the constructor for the settings; hooks
+//! never allocate) and a panic handler (abort), the two unwinding symbols
+//! that the precompiled `alloc` still names, and what the C start files
+//! would have provided (the library is linked without them: build.rs).
 
-// Without std nothing names the C library as needed; say it here. Before
-// glibc 2.34 the pthread keys and dlsym lived in libpthread and libdl (since
-// then those are empty archives, and --as-needed drops them): without them a
-// program that does not load those libraries itself could not load this one.
+// Without std nothing names the C library as needed; say it here. libc's
+// functions the library calls are found in libc's own symbol table
+// (real.rs), so very little is imported; libpthread and libdl are not named:
+// glibc before 2.34 kept the pthread keys and dlsym there, and the library
+// needs 2.34 or later (where they are libc's), as its dl_iterate_phdr and
+// symbol versions show.
 #[cfg(not(test))]
 #[link(name = "c")]
-#[link(name = "pthread")]
-#[link(name = "dl")]
 extern "C" {}
+
+/// This library's handle for __register_atfork: any address unique to the
+/// library will do (crtbeginS.o's `__dso_handle` is such an address, used
+/// to unregister the handlers when the object is unloaded; this library is
+/// never unloaded: -z nodelete).
+pub fn dso_handle() -> *mut libc::c_void {
+    static HANDLE: u8 = 0;
+    core::ptr::addr_of!(HANDLE) as *mut libc::c_void
+}
+
+/// memcpy, memset, bcmp and strlen, which compiled code calls, for this
+/// library only (hidden: the program's and libc's stay theirs). Imported,
+/// each would cost every process a symbol lookup and an IFUNC resolver
+/// call at start-up (about 3,000 instructions for the four); these are
+/// plain string instructions, fast enough for the few small copies the
+/// library makes (a sockaddr, a sigaction, the settings at start-up).
+/// Written in assembly so the compiler cannot turn them into calls to
+/// themselves. Elsewhere than x86_64, libc's are used.
+#[cfg(all(not(test), target_arch = "x86_64"))]
+mod string_functions {
+    core::arch::global_asm!(
+        ".pushsection .text.sockfix_string,\"ax\",@progbits",
+        ".globl memcpy",
+        ".hidden memcpy",
+        ".type memcpy,@function",
+        "memcpy:",
+        "    mov rax, rdi",
+        "    mov rcx, rdx",
+        "    shr rcx, 3",
+        "    rep movsq",
+        "    mov rcx, rdx",
+        "    and rcx, 7",
+        "    rep movsb",
+        "    ret",
+        ".size memcpy, . - memcpy",
+        ".globl memset",
+        ".hidden memset",
+        ".type memset,@function",
+        "memset:",
+        "    mov r8, rdi",
+        "    movzx eax, sil",
+        "    movabs rcx, 0x0101010101010101",
+        "    imul rax, rcx",
+        "    mov rcx, rdx",
+        "    shr rcx, 3",
+        "    rep stosq",
+        "    mov rcx, rdx",
+        "    and rcx, 7",
+        "    rep stosb",
+        "    mov rax, r8",
+        "    ret",
+        ".size memset, . - memset",
+        // 0 when equal; with a zero length `repe cmpsb` does nothing and
+        // leaves the flags of `xor` (equal).
+        ".globl bcmp",
+        ".hidden bcmp",
+        ".type bcmp,@function",
+        "bcmp:",
+        "    mov rcx, rdx",
+        "    xor eax, eax",
+        "    repe cmpsb",
+        "    setne al",
+        "    ret",
+        ".size bcmp, . - bcmp",
+        ".globl memcmp",
+        ".hidden memcmp",
+        ".type memcmp,@function",
+        "memcmp:",
+        "    mov rcx, rdx",
+        "    xor eax, eax",
+        "    repe cmpsb",
+        "    je 2f",
+        "    movzx eax, byte ptr [rdi - 1]",
+        "    movzx ecx, byte ptr [rsi - 1]",
+        "    sub eax, ecx",
+        "2:  ret",
+        ".size memcmp, . - memcmp",
+        ".globl strlen",
+        ".hidden strlen",
+        ".type strlen,@function",
+        "strlen:",
+        "    mov rcx, -1",
+        "    xor eax, eax",
+        "    repne scasb",
+        "    not rcx",
+        "    lea rax, [rcx - 1]",
+        "    ret",
+        ".size strlen, . - strlen",
+        ".popsection",
+    );
+}
 
 #[cfg(not(test))]
 mod heap {
@@ -60,8 +151,7 @@ mod heap {
     /// ever does, abort rather than unwind through the program's frames.
     #[panic_handler]
     fn panic(_: &core::panic::PanicInfo) -> ! {
-        // SAFETY: abort has no preconditions.
-        unsafe { libc::abort() }
+        never_unwinds()
     }
 
     /// `alloc`'s precompiled `fmt::format` has a landing pad, so it names
@@ -71,8 +161,12 @@ mod heap {
     /// hidden: a C++ program's own `_Unwind_Resume` must stay the one it
     /// gets.
     extern "C" fn never_unwinds() -> ! {
-        // SAFETY: abort has no preconditions.
-        unsafe { libc::abort() }
+        // SAFETY: abort has no preconditions (libc's, found by the
+        // constructor; should it be missing, the stub exits).
+        unsafe { crate::real::abort() };
+        loop {
+            core::hint::spin_loop();
+        }
     }
 
     core::arch::global_asm!(

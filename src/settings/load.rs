@@ -15,8 +15,9 @@ const MAX_CONFIG_BYTES: usize = 64 * 1024;
 
 /// Loads the settings for this process, with one line per problem found.
 /// `argv0` names the program, for SOCKFIX_PROGRAMS.
-pub fn load(argv0: Option<&str>) -> (Settings, Vec<String>) {
-    let mut g = gather();
+/// `envp` is null or a null-terminated array of "KEY=VALUE" strings.
+pub fn load(argv0: Option<&str>, envp: *const *const c_char) -> (Settings, Vec<String>) {
+    let mut g = gather(envp);
     let settings = build(&g.layers, &g.sections, &|| program_names(argv0), &mut g.warnings);
     (settings, g.warnings)
 }
@@ -31,13 +32,14 @@ pub struct Gathered {
     pub secure: bool,
 }
 
-/// Reads the environment and the config file.
-pub fn gather() -> Gathered {
+/// Reads the environment (`envp`: null or a null-terminated array of
+/// "KEY=VALUE" strings) and the config file.
+pub fn gather(envp: *const *const c_char) -> Gathered {
     // SAFETY: getauxval has no preconditions.
-    let secure = unsafe { libc::getauxval(libc::AT_SECURE) } != 0;
+    let secure = unsafe { crate::real::getauxval(libc::AT_SECURE) } != 0;
     let mut warnings = Vec::new();
 
-    let env = Layer { source: "environment".into(), pairs: if secure { Vec::new() } else { environment() } };
+    let env = Layer { source: "environment".into(), pairs: if secure { Vec::new() } else { environment(envp) } };
     let chosen = env.pairs.iter().rev().find(|(k, _)| k == "SOCKFIX_CONFIG").map(|(_, v)| v.clone());
     let path = chosen.as_deref().unwrap_or(DEFAULT_CONFIG);
 
@@ -58,27 +60,19 @@ pub fn program_names(argv0: Option<&str>) -> Vec<String> {
     let base = |p: &str| p.rsplit('/').next().unwrap_or(p).to_string();
     let mut names: Vec<String> = argv0.map(base).into_iter().collect();
     let mut buf = [0u8; 4096];
-    // SAFETY: the path is NUL-terminated; readlink writes at most buf.len()
-    // bytes and returns how many.
-    let n = unsafe { libc::readlink(c"/proc/self/exe".as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
-    if let Some(exe) = usize::try_from(n).ok().and_then(|n| buf.get(..n)).and_then(|b| core::str::from_utf8(b).ok()) {
+    if let Some(exe) = sys::readlink(c"/proc/self/exe", &mut buf).and_then(|b| core::str::from_utf8(b).ok()) {
         names.push(base(exe));
     }
     names
 }
 
-extern "C" {
-    /// libc's environment: a null-terminated array of "KEY=VALUE" strings.
-    static environ: *const *const c_char;
-}
-
 /// The environment variables sockfix reads: SOCKFIX_* and libkeepalive's.
 /// Entries that are not UTF-8 are none of ours.
-fn environment() -> Vec<(String, String)> {
+fn environment(envp: *const *const c_char) -> Vec<(String, String)> {
     let mut pairs = Vec::new();
-    // SAFETY: environ is null or a null-terminated array of NUL-terminated
-    // strings; it is read here, at start-up, before the program can change it.
-    let mut entry = unsafe { environ };
+    // envp is null or a null-terminated array of NUL-terminated strings; it
+    // is read here, at start-up, before the program can change it.
+    let mut entry = envp;
     while !entry.is_null() {
         // SAFETY: `entry` points into the array, before its terminator.
         let text = unsafe { *entry };
@@ -105,10 +99,14 @@ fn environment() -> Vec<(String, String)> {
 
 /// The text of errno `e`, for warnings (read only at start-up).
 fn error_text(e: i32) -> String {
-    // SAFETY: strerror returns a NUL-terminated string that stays valid until
-    // the next call; it is copied at once.
-    let text = unsafe { CStr::from_ptr(libc::strerror(e)) };
-    text.to_str().unwrap_or("error").to_string()
+    // SAFETY: strerror returns null (not found) or a NUL-terminated string
+    // that stays valid until the next call; it is copied at once.
+    let text = unsafe { crate::real::strerror(e) };
+    if text.is_null() {
+        return format!("error {e}");
+    }
+    // SAFETY: as above.
+    unsafe { CStr::from_ptr(text) }.to_str().unwrap_or("error").to_string()
 }
 
 /// The config file's text. In secure execution only a file owned by root and
