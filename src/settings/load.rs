@@ -18,6 +18,12 @@ const MAX_CONFIG_BYTES: usize = 64 * 1024;
 /// `envp` is null or a null-terminated array of "KEY=VALUE" strings.
 pub fn load(argv0: Option<&str>, envp: *const *const c_char) -> (Settings, Vec<String>) {
     let mut g = gather(envp);
+    // Nothing set (no variable of ours, no config file, nothing to warn
+    // about): the defaults, without combining anything. Every process on a
+    // global install without a config file comes this way.
+    if g.warnings.is_empty() && g.sections.is_empty() && g.layers.iter().all(|l| l.pairs.is_empty()) {
+        return (Settings::default(), g.warnings);
+    }
     let settings = build(&g.layers, &g.sections, &|| program_names(argv0), &mut g.warnings);
     (settings, g.warnings)
 }
@@ -79,9 +85,21 @@ fn environment(envp: *const *const c_char) -> Vec<(String, String)> {
         if text.is_null() {
             break;
         }
+        // Every process pays for this scan: an entry is measured only when
+        // it starts as one of ours (SOCKFIX_*, or KEEP* of libkeepalive's).
+        // SAFETY: a NUL-terminated string has at least one byte, and the
+        // second is only read when the first is not its NUL.
+        let starts_as_ours = unsafe {
+            let first = *text as u8;
+            (first == b'S' && *text.add(1) as u8 == b'O') || (first == b'K' && *text.add(1) as u8 == b'E')
+        };
+        if !starts_as_ours {
+            // SAFETY: the terminator has not been reached, so the next slot exists.
+            entry = unsafe { entry.add(1) };
+            continue;
+        }
         // SAFETY: a NUL-terminated string of the environment.
         let bytes = unsafe { CStr::from_ptr(text) }.to_bytes();
-        // Every process pays for this scan: look at the name's bytes first.
         let ours = |k: &[u8]| k.starts_with(b"SOCKFIX_") || LEGACY_KEYS.iter().any(|l| l.as_bytes() == k);
         if let Some(eq) = bytes.iter().position(|&b| b == b'=') {
             let (k, v) = bytes.split_at(eq);
@@ -134,8 +152,9 @@ fn unusable(path: &str, why: &str) -> String {
 
 /// The rest of read_config, on an open file.
 fn read_trusted(fd: libc::c_int, path: &str, secure: bool, warnings: &mut Vec<String>) -> Option<String> {
-    let st = sys::fstat(fd)?;
-    if secure && (st.st_uid != 0 || st.st_mode & 0o022 != 0) {
+    // Only secure execution asks who owns the file (a file that cannot be
+    // checked is not trusted).
+    if secure && sys::fstat(fd).is_none_or(|st| st.st_uid != 0 || st.st_mode & 0o022 != 0) {
         warnings.push(format!("config file {path}: ignored in a setuid/setgid program: not owned by root or writable by others"));
         return None;
     }

@@ -246,3 +246,14 @@ fn force_is_a_connection_setting() {
     assert!(w.is_empty(), "{w:?}");
     assert!(!s.conn.force && s.profiles[0].conn.force, "a [dest] section may force its destinations only");
 }
+
+/// The constructor skips `build` when nothing is set (settings::load): that
+/// must be exactly what `build` makes of nothing.
+#[test]
+fn nothing_set_builds_the_defaults() {
+    let empty = Layer { source: "environment".into(), pairs: Vec::new() };
+    let mut w = Vec::new();
+    let s = build(&[empty], &[], &|| panic!("no program list"), &mut w);
+    assert!(w.is_empty(), "{w:?}");
+    assert_eq!(s, Settings::default());
+}
