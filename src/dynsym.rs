@@ -57,6 +57,41 @@ pub const fn gnu_hash(bytes: &[u8], start: usize) -> u32 {
     h
 }
 
+/// A name to look up, laid out at compile time for a cheap comparison: its
+/// bytes and NUL in three little-endian words (so at most 23 bytes long),
+/// masks that keep only those bytes, its length with the NUL and its GNU
+/// hash. No pointer: a table of keys needs no relocation.
+#[derive(Clone, Copy)]
+pub struct Key {
+    words: [u64; 3],
+    masks: [u64; 3],
+    len: u32,
+    pub hash: u32,
+}
+
+impl Key {
+    /// The key of the NUL-terminated name at `bytes[start..]` (a compile
+    /// error when it is longer than 23 bytes).
+    pub const fn new(bytes: &[u8], start: usize) -> Key {
+        let (mut words, mut masks) = ([0u64; 3], [0u64; 3]);
+        let mut i = 0;
+        loop {
+            let b = bytes[start + i];
+            words[i / 8] |= (b as u64) << (8 * (i % 8));
+            masks[i / 8] |= 0xff << (8 * (i % 8));
+            i += 1;
+            if b == 0 {
+                break;
+            }
+        }
+        Key { words, masks, len: i as u32, hash: gnu_hash(bytes, start) }
+    }
+
+    fn byte(&self, i: usize) -> u8 {
+        (self.words[i / 8] >> (8 * (i % 8))) as u8
+    }
+}
+
 /// One loaded object's dynamic symbol table, with its GNU hash table's
 /// header read once.
 #[derive(Clone, Copy)]
@@ -73,17 +108,6 @@ pub struct Table {
     bloom: *const usize,
     buckets: *const u32,
     chain: *const u32,
-}
-
-/// What one name is in a table.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum Found {
-    /// Exactly one default definition, a plain function: its address.
-    Plain(usize),
-    /// No definition at all.
-    None,
-    /// Defined, but not plainly (IFUNC, several versions, not a function).
-    Unusual,
 }
 
 impl Table {
@@ -148,18 +172,17 @@ impl Table {
         word & mask == mask
     }
 
-    /// Calls `each(index)` for every symbol named `name` (NUL-terminated,
-    /// hash `hash`): the bucket and its chain, to its end. Every process
-    /// pays this loop about fifty times at start-up: it walks the chain's
-    /// hashes with one pointer and looks at a name only when its hash is
-    /// ours.
+    /// Calls `each(symbol)` for every symbol named `key`: the bucket and
+    /// its chain, to its end. Every process pays this loop about fifty
+    /// times at start-up: it walks the chain's hashes with one pointer and
+    /// looks at a name only when its hash is the key's.
     #[inline(always)]
-    unsafe fn each_named(&self, name: &[u8], hash: u32, mut each: impl FnMut(usize)) {
+    unsafe fn each_named(&self, key: &Key, mut each: impl FnMut(usize, &'static Sym)) {
         if self.nbuckets == 0 {
             return;
         }
-        let first = *self.buckets.add((hash % self.nbuckets) as usize);
-        if first == 0 || first < self.symoffset {
+        let first = *self.buckets.add((key.hash % self.nbuckets) as usize);
+        if first < self.symoffset {
             return;
         }
         let start = self.chain.add((first - self.symoffset) as usize);
@@ -167,11 +190,11 @@ impl Table {
         loop {
             let h = *p;
             // The low bit marks the chain's end; the rest is the hash.
-            if (h ^ hash) >> 1 == 0 {
+            if (h ^ key.hash) >> 1 == 0 {
                 let index = first as usize + p.offset_from(start) as usize;
-                let at = (*self.symtab.add(index)).st_name as usize;
-                if self.same_name(at, name) {
-                    each(index);
+                let sym = &*self.symtab.add(index);
+                if self.same_name(sym.st_name as usize, key) {
+                    each(index, sym);
                 }
             }
             if h & 1 != 0 {
@@ -181,75 +204,62 @@ impl Table {
         }
     }
 
-    /// Whether the string at `at` in the string table is `name`
-    /// (NUL-terminated; at least 7 readable bytes must follow it): eight
-    /// bytes at a time where the table is long enough to read them, the
-    /// last word masked to the name's length; else byte by byte, stopping at
-    /// the first difference.
+    /// Whether the string at `at` in the string table is the key's name:
+    /// three words compared under the key's masks where the table is long
+    /// enough to read them, else byte by byte, stopping at the first
+    /// difference (nothing is read past the table).
     #[inline(always)]
-    unsafe fn same_name(&self, at: usize, name: &[u8]) -> bool {
+    unsafe fn same_name(&self, at: usize, key: &Key) -> bool {
         let s = self.strtab.add(at);
-        let n = name.len();
-        if at.saturating_add(n.next_multiple_of(8)) <= self.strsz {
-            let word = |p: *const u8, i: usize| u64::from_le_bytes(core::ptr::read_unaligned(p.add(i) as *const [u8; 8]));
-            let mut i = 0;
-            while i + 8 <= n {
-                if word(s, i) != word(name.as_ptr(), i) {
-                    return false;
-                }
-                i += 8;
-            }
-            // The first byte in memory is the lowest of a little-endian word.
-            return i == n || (word(s, i) ^ word(name.as_ptr(), i)) & ((1u64 << (8 * (n - i))) - 1) == 0;
+        if at.saturating_add(24) <= self.strsz {
+            let word = |i: usize| u64::from_le_bytes(core::ptr::read_unaligned(s.add(8 * i) as *const [u8; 8]));
+            return ((word(0) ^ key.words[0]) & key.masks[0])
+                | ((word(1) ^ key.words[1]) & key.masks[1])
+                | ((word(2) ^ key.words[2]) & key.masks[2])
+                == 0;
         }
-        name.iter().enumerate().all(|(i, &b)| *s.add(i) == b)
+        same_name_bytewise(s, key)
     }
 
-    /// Whether the object defines `name` at all (any version, any type).
+    /// Whether the object defines the key's name at all (any version, any
+    /// type).
     ///
     /// # Safety
     /// The table's object is still loaded.
-    pub unsafe fn defines(&self, name: &[u8], hash: u32) -> bool {
+    pub unsafe fn defines(&self, key: &Key) -> bool {
         let mut defined = false;
-        if self.may_have(hash) {
-            self.each_named(name, hash, |i| defined |= (*self.symtab.add(i)).st_shndx != SHN_UNDEF);
+        if self.may_have(key.hash) {
+            self.each_named(key, |_, sym| defined |= sym.st_shndx != SHN_UNDEF);
         }
         defined
     }
 
     /// The definition an unversioned `dlsym` would pick in this object,
-    /// when it is plain. `name` is NUL-terminated, with at least 7 readable
-    /// bytes after it.
+    /// when it is plain: exactly one definition that is not a hidden
+    /// version, a function (not an IFUNC, not data) with an address. None
+    /// for anything else, not found included: the caller asks dlsym then.
     ///
     /// # Safety
     /// The table's object is still loaded.
     #[inline(always)]
-    pub unsafe fn lookup(&self, name: &[u8], hash: u32) -> Found {
-        let (mut candidates, mut any, mut pick) = (0, false, None);
-        self.each_named(name, hash, |i| {
-            let sym = &*self.symtab.add(i);
+    pub unsafe fn lookup(&self, key: &Key) -> Option<usize> {
+        let (mut found, mut unusual) = (0usize, false);
+        self.each_named(key, |i, sym| {
             // Undefined references and local symbols are not definitions
-            // (the loader skips them too).
+            // (the loader skips them too), and a hidden version
+            // (name@VERSION, not name@@VERSION) is never what an unversioned
+            // lookup finds.
             let bind = sym.st_info >> 4;
-            if sym.st_shndx == SHN_UNDEF || !(bind == STB_GLOBAL || bind == STB_WEAK) {
+            if sym.st_shndx == SHN_UNDEF
+                || !(bind == STB_GLOBAL || bind == STB_WEAK)
+                || (!self.versym.is_null() && *self.versym.add(i) & VERSYM_HIDDEN != 0)
+            {
                 return;
             }
-            any = true;
-            // A hidden version (name@VERSION, not name@@VERSION) is never
-            // what an unversioned lookup finds.
-            if !self.versym.is_null() && *self.versym.add(i) & VERSYM_HIDDEN != 0 {
-                return;
-            }
-            candidates += 1;
-            pick = Some(sym);
+            unusual |= found != 0 || sym.st_info & 0xf != STT_FUNC || sym.st_value == 0;
+            found = self.base.wrapping_add(sym.st_value as usize);
         });
-        match pick {
-            Some(sym) if candidates == 1 && sym.st_info & 0xf == STT_FUNC && sym.st_value != 0 => {
-                Found::Plain(self.base.wrapping_add(sym.st_value as usize))
-            }
-            None if !any => Found::None,
-            _ => Found::Unusual,
-        }
+        (found != 0 && !unusual).then_some(found)
     }
 }
 
@@ -297,13 +307,14 @@ impl Scan {
     /// Whether libc's definition of `name` is what dlsym(RTLD_NEXT) from
     /// this library answers, as far as the objects in between go: none of
     /// them defines it.
-    pub fn nothing_between_defines(&self, name: &[u8], hash: u32) -> bool {
+    #[inline(always)]
+    pub fn nothing_between_defines(&self, key: &Key) -> bool {
         if !self.libc_is_next || self.between_unknown {
             return false;
         }
         // SAFETY: the objects were loaded at start-up and stay loaded
         // (nothing unloads during the constructor).
-        self.between.iter().take(self.n_between).flatten().all(|t| unsafe { !t.defines(name, hash) })
+        self.between.iter().take(self.n_between).flatten().all(|t| unsafe { !t.defines(key) })
     }
 }
 
@@ -342,6 +353,15 @@ unsafe extern "C" fn visit(info: *mut libc::dl_phdr_info, _size: size_t, data: *
         }
     }
     0
+}
+
+/// The string at `s` compared with the key's name byte by byte, stopping at
+/// the first difference: for a string near the end of its table. Out of
+/// line, so the usual path does not pay for preparing it.
+#[cold]
+#[inline(never)]
+unsafe fn same_name_bytewise(s: *const u8, key: &Key) -> bool {
+    (0..key.len as usize).all(|i| *s.add(i) == key.byte(i))
 }
 
 /// Whether a loaded object is libc.so.6 (by its file name).

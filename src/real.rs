@@ -15,7 +15,7 @@
 //! The names are one string and the hashes a table of numbers, both built
 //! at compile time: no pointer in them for the loader to relocate.
 
-use crate::dynsym::{self, Found, Scan};
+use crate::dynsym::{self, Scan};
 use core::sync::atomic::{AtomicPtr, AtomicU8, AtomicUsize, Ordering::Relaxed};
 use libc::{c_char, c_int, c_void};
 
@@ -27,15 +27,15 @@ const VIA_MISSING: u8 = 3;
 
 /// One list of functions, as the macro below lays it out.
 struct List {
-    /// The names, each NUL-terminated, one after the other, then 7 NULs.
+    /// The names, each NUL-terminated, one after the other.
     names: &'static str,
     /// Where each name starts in `names`, and one past the last.
     starts: &'static [u16],
-    hashes: &'static [u32],
+    keys: &'static [dynsym::Key],
     slots: &'static [AtomicPtr<()>],
     via: &'static [AtomicU8],
-    /// The ENOSYS stub of slot i.
-    missing: fn(usize) -> *mut (),
+    /// Puts its stub in every slot marked VIA_MISSING.
+    stub_missing: fn(),
 }
 
 impl List {
@@ -52,14 +52,18 @@ impl List {
     /// First pass: every slot libc's table can fill. Returns whether some
     /// slot is left for dlsym.
     fn from_table(&self, scan: &Scan) -> bool {
+        let Some(libc) = scan.libc.as_ref() else {
+            return true;
+        };
         let mut left = false;
-        for i in 0..self.slots.len() {
-            let (name, hash) = (self.name(i), self.hashes[i]);
+        for ((key, slot), via) in self.keys.iter().zip(self.slots).zip(self.via) {
             // SAFETY: libc stays loaded for the life of the process.
-            let found = scan.libc.filter(|_| scan.nothing_between_defines(name, hash)).map(|t| unsafe { t.lookup(name, hash) });
-            match found {
-                Some(Found::Plain(addr)) => self.set(i, addr as *mut (), VIA_TABLE),
-                _ => left = true,
+            match unsafe { libc.lookup(key) }.filter(|_| scan.nothing_between_defines(key)) {
+                Some(addr) => {
+                    slot.store(addr as *mut (), Relaxed);
+                    via.store(VIA_TABLE, Relaxed);
+                }
+                None => left = true,
             }
         }
         left
@@ -69,12 +73,13 @@ impl List {
     fn from_dlsym(&self, scan: &Scan) {
         for i in 0..self.slots.len() {
             if self.via[i].load(Relaxed) != VIA_TABLE {
-                match lookup(self.name(i), self.hashes[i], scan) {
+                match lookup(self.name(i), &self.keys[i], scan) {
                     Some(addr) => self.set(i, addr as *mut (), VIA_DLSYM),
-                    None => self.set(i, (self.missing)(i), VIA_MISSING),
+                    None => self.via[i].store(VIA_MISSING, Relaxed),
                 }
             }
         }
+        (self.stub_missing)();
     }
 }
 
@@ -82,17 +87,14 @@ impl List {
 /// order ever puts this library after its own caller, the "next" definition
 /// is one of our hooks, and calling it would recurse forever. Then libc's
 /// own table is asked, wherever libc is in the link map.
-fn lookup(name: &[u8], hash: u32, scan: &Scan) -> Option<usize> {
+fn lookup(name: &[u8], key: &dynsym::Key, scan: &Scan) -> Option<usize> {
     // SAFETY: `name` is NUL-terminated; dlsym has no other precondition.
     let next = unsafe { dlsym(libc::RTLD_NEXT, name.as_ptr().cast()) } as usize;
     if next != 0 && !is_ours(next) {
         return Some(next);
     }
     // SAFETY: libc stays loaded for the life of the process.
-    match scan.libc.map(|t| unsafe { t.lookup(name, hash) }) {
-        Some(Found::Plain(addr)) if !is_ours(addr) => Some(addr),
-        _ => None,
-    }
+    scan.libc.and_then(|t| unsafe { t.lookup(key) }).filter(|&addr| !is_ours(addr))
 }
 
 /// The address range of this library's own segments, found by the scan.
@@ -122,11 +124,12 @@ pub fn resolve_all() {
     let own = own::layout();
     for i in 0..own.slots.len() {
         // SAFETY: libc stays loaded for the life of the process.
-        match scan.libc.map(|t| unsafe { t.lookup(own.name(i), own.hashes[i]) }) {
-            Some(Found::Plain(addr)) => own.set(i, addr as *mut (), VIA_TABLE),
-            _ => own.set(i, (own.missing)(i), VIA_MISSING),
+        match scan.libc.and_then(|t| unsafe { t.lookup(&own.keys[i]) }) {
+            Some(addr) => own.set(i, addr as *mut (), VIA_TABLE),
+            None => own.via[i].store(VIA_MISSING, Relaxed),
         }
     }
+    (own.stub_missing)();
     let _keep = crate::sys::ErrnoGuard::new();
     let hooked = hooked::layout();
     if hooked.from_table(&scan) {
@@ -148,31 +151,24 @@ impl SavedTable {
         unsafe { *self.0.get() = table };
     }
 
-    fn get(&self) -> Option<dynsym::Table> {
-        // SAFETY: see SavedTable.
-        unsafe { *self.0.get() }
+    fn get(&self) -> Option<&'static dynsym::Table> {
+        // SAFETY: see SavedTable; `self` is the static LIBC.
+        unsafe { (*self.0.get()).as_ref() }
     }
 }
 
 /// libc's definition of a function the library calls only from the
 /// constructor (or rarely), looked up when it is first needed instead of
 /// at every start, and kept in `cache` (0: not looked up yet, 1: none).
-/// `name` is NUL-terminated and padded with 7 more NULs, `hash` its GNU
-/// hash. None when resolve_all has not run, or libc has no plain
-/// definition.
-fn late(name: &'static [u8], hash: u32, cache: &AtomicUsize) -> Option<usize> {
+/// None when resolve_all has not run, or libc has no plain definition.
+fn late(key: &dynsym::Key, cache: &AtomicUsize) -> Option<usize> {
     const NONE: usize = 1;
     let known = cache.load(Relaxed);
     if known != 0 {
         return (known != NONE).then_some(known);
     }
-    let end = name.iter().position(|&b| b == 0)? + 1;
-    let name = name.get(..end)?;
     // SAFETY: libc stays loaded for the life of the process.
-    let found = match unsafe { LIBC.get()?.lookup(name, hash) } {
-        Found::Plain(addr) if !is_ours(addr) => Some(addr),
-        _ => None,
-    };
+    let found = unsafe { LIBC.get()?.lookup(key) }.filter(|&addr| !is_ours(addr));
     cache.store(found.unwrap_or(NONE), Relaxed);
     found
 }
@@ -186,10 +182,9 @@ macro_rules! late_functions {
             #[allow(dead_code)]
             pub unsafe fn $name($($arg: $ty),*) -> $ret {
                 type F = unsafe extern "C" fn($($ty),*) -> $ret;
-                const NAME: &[u8] = concat!(stringify!($name), "\0\0\0\0\0\0\0\0").as_bytes();
-                const HASH: u32 = dynsym::gnu_hash(NAME, 0);
+                const KEY: dynsym::Key = dynsym::Key::new(concat!(stringify!($name), "\0").as_bytes(), 0);
                 static CACHE: AtomicUsize = AtomicUsize::new(0);
-                match late(NAME, HASH, &CACHE) {
+                match late(&KEY, &CACHE) {
                     // SAFETY: libc's definition of this very function, whose
                     // C prototype is the one declared here.
                     Some(addr) => core::mem::transmute::<usize, F>(addr)($($arg),*),
@@ -215,12 +210,17 @@ late_functions! {
         dso: *mut c_void
     ) -> c_int = libc::ENOSYS;
     strerror(e: c_int) -> *mut c_char = core::ptr::null_mut();
+    /// Only ever called by the panic handler, which no code path is meant
+    /// to reach: looked up then (a read of libc's table, safe anywhere).
+    /// Without it, the process exits.
+    abort() -> () = {
+        syscall(libc::SYS_exit_group, 127, 0, 0, 0, 0, 0);
+    };
     fstat(fd: c_int, st: *mut libc::stat) -> c_int = -1;
     dlsym(handle: *mut c_void, name: *const c_char) -> *mut c_void = core::ptr::null_mut();
 }
 
-/// The start of each NUL-terminated name in `names`, and one past the last
-/// (the M - 1 first names: the padding after them is not a name).
+/// The start of each NUL-terminated name in `names`, and one past the last.
 const fn starts<const M: usize>(names: &str) -> [u16; M] {
     let bytes = names.as_bytes();
     let mut out = [0u16; M];
@@ -235,12 +235,12 @@ const fn starts<const M: usize>(names: &str) -> [u16; M] {
     out
 }
 
-/// The GNU hash of each NUL-terminated name in `names`.
-const fn hashes<const N: usize>(names: &str, starts: &[u16]) -> [u32; N] {
-    let mut out = [0u32; N];
+/// The lookup key of each NUL-terminated name in `names`.
+const fn keys<const N: usize>(names: &str, starts: &[u16]) -> [dynsym::Key; N] {
+    let mut out = [dynsym::Key::new(b"\0", 0); N];
     let mut k = 0;
     while k < N {
-        out[k] = dynsym::gnu_hash(names.as_bytes(), starts[k] as usize);
+        out[k] = dynsym::Key::new(names.as_bytes(), starts[k] as usize);
         k += 1;
     }
     out
@@ -269,11 +269,10 @@ macro_rules! real_functions {
         #[repr(usize)]
         enum Index { $( $name, )* }
 
-        // Seven more NULs: a name is compared eight bytes at a time.
-        const NAMES: &str = concat!($( stringify!($name), "\0", )* "\0\0\0\0\0\0\0");
+        const NAMES: &str = concat!($( stringify!($name), "\0", )*);
         pub const N: usize = [$( stringify!($name), )*].len();
         const STARTS: [u16; N + 1] = starts::<{ N + 1 }>(NAMES);
-        const HASHES: [u32; N] = hashes::<N>(NAMES, &STARTS);
+        const KEYS: [dynsym::Key; N] = keys::<N>(NAMES, &STARTS);
 
         /// The function to call for each name: until resolved, our own
         /// `lazy::` resolver of the same type, so a call never needs to
@@ -282,12 +281,17 @@ macro_rules! real_functions {
         static VIA: [AtomicU8; N] = [const { AtomicU8::new(VIA_LAZY) }; N];
 
         pub(super) fn layout() -> List {
-            List { names: NAMES, starts: &STARTS, hashes: &HASHES, slots: &SLOTS, via: &VIA, missing }
+            List { names: NAMES, starts: &STARTS, keys: &KEYS, slots: &SLOTS, via: &VIA, stub_missing }
         }
 
-        fn missing(i: usize) -> *mut () {
-            $( if i == Index::$name as usize { return missing::$name as *mut (); } )*
-            core::ptr::null_mut()
+        /// One test and store per slot, in code: a table of the stubs'
+        /// addresses would be one relocation each at every start.
+        fn stub_missing() {
+            $(
+                if VIA[Index::$name as usize].load(Relaxed) == VIA_MISSING {
+                    SLOTS[Index::$name as usize].store(missing::$name as *mut (), Relaxed);
+                }
+            )*
         }
 
         /// What each slot holds until it is resolved: a call before the
@@ -381,7 +385,7 @@ mod hooked {
 pub use hooked::*;
 
 /// libc functions the library calls for itself where a hook or a signal
-/// handler may need them (the others are `late`): taken from libc's table
+/// handler may need them (the others are `late`: looked up on first use): taken from libc's table
 /// like the hooked ones, one lookup each instead of one import each (an
 /// import costs the loader about 700 instructions in every process, plus
 /// the check of its symbol version). `syscall` is variadic in C; every
@@ -400,9 +404,6 @@ mod own {
         clock_gettime(clock: libc::clockid_t, ts: *mut libc::timespec) -> c_int;
         pthread_getspecific(key: pthread_key_t) -> *mut c_void = { core::ptr::null_mut() };
         pthread_setspecific(key: pthread_key_t, value: *const c_void) -> c_int = { libc::ENOSYS };
-        abort() -> () = {
-            syscall(libc::SYS_exit_group, 127, 0, 0, 0, 0, 0);
-        };
     }
 }
 
