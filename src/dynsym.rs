@@ -238,27 +238,46 @@ impl Table {
     /// when it is plain: exactly one definition that is not a hidden
     /// version, a function (not an IFUNC, not data) with an address. None
     /// for anything else, not found included: the caller asks dlsym then.
+    /// The same walk as `each_named`, written out: every process makes about
+    /// forty of these at start-up.
     ///
     /// # Safety
     /// The table's object is still loaded.
     #[inline(always)]
     pub unsafe fn lookup(&self, key: &Key) -> Option<usize> {
+        if self.nbuckets == 0 {
+            return None;
+        }
+        let symoffset = self.symoffset as usize;
+        let mut index = *self.buckets.add((key.hash % self.nbuckets) as usize) as usize;
+        if index < symoffset {
+            return None;
+        }
         let (mut found, mut unusual) = (0usize, false);
-        self.each_named(key, |i, sym| {
-            // Undefined references and local symbols are not definitions
-            // (the loader skips them too), and a hidden version
-            // (name@VERSION, not name@@VERSION) is never what an unversioned
-            // lookup finds.
-            let bind = sym.st_info >> 4;
-            if sym.st_shndx == SHN_UNDEF
-                || !(bind == STB_GLOBAL || bind == STB_WEAK)
-                || (!self.versym.is_null() && *self.versym.add(i) & VERSYM_HIDDEN != 0)
-            {
-                return;
+        loop {
+            let h = *self.chain.add(index - symoffset);
+            // The low bit marks the chain's end; the rest is the hash.
+            if (h ^ key.hash) >> 1 == 0 {
+                let sym = &*self.symtab.add(index);
+                // Undefined references and local symbols are not
+                // definitions (the loader skips them too), and a hidden
+                // version (name@VERSION, not name@@VERSION) is never what an
+                // unversioned lookup finds.
+                let bind = sym.st_info >> 4;
+                if self.same_name(sym.st_name as usize, key)
+                    && sym.st_shndx != SHN_UNDEF
+                    && (bind == STB_GLOBAL || bind == STB_WEAK)
+                    && (self.versym.is_null() || *self.versym.add(index) & VERSYM_HIDDEN == 0)
+                {
+                    unusual |= found != 0 || sym.st_info & 0xf != STT_FUNC || sym.st_value == 0;
+                    found = self.base.wrapping_add(sym.st_value as usize);
+                }
             }
-            unusual |= found != 0 || sym.st_info & 0xf != STT_FUNC || sym.st_value == 0;
-            found = self.base.wrapping_add(sym.st_value as usize);
-        });
+            if h & 1 != 0 {
+                break;
+            }
+            index += 1;
+        }
         (found != 0 && !unusual).then_some(found)
     }
 }
@@ -269,8 +288,10 @@ const MAX_BETWEEN: usize = 16;
 
 /// What one pass over the link map found.
 pub struct Scan {
-    /// An address inside this library (to know it in the link map).
+    /// An address inside this library, and its ELF header's (to know it
+    /// in the link map).
     here: usize,
+    own_header: usize,
     /// This library's address range (0, 0 when not found).
     pub own: (usize, usize),
     /// libc.so.6's table, wherever it is in the link map.
@@ -288,8 +309,13 @@ pub struct Scan {
 
 impl Scan {
     pub fn run(here: usize) -> Scan {
+        extern "C" {
+            /// The linker's symbol for this object's own ELF header.
+            static __ehdr_start: u8;
+        }
         let mut scan = Scan {
             here,
+            own_header: core::ptr::addr_of!(__ehdr_start) as usize,
             own: (0, 0),
             libc: None,
             libc_is_next: false,
@@ -312,6 +338,9 @@ impl Scan {
         if !self.libc_is_next || self.between_unknown {
             return false;
         }
+        if self.n_between == 0 {
+            return true;
+        }
         // SAFETY: the objects were loaded at start-up and stay loaded
         // (nothing unloads during the constructor).
         self.between.iter().take(self.n_between).flatten().all(|t| unsafe { !t.defines(key) })
@@ -321,7 +350,9 @@ impl Scan {
 unsafe extern "C" fn visit(info: *mut libc::dl_phdr_info, _size: size_t, data: *mut c_void) -> c_int {
     // SAFETY: the loader passes a valid dl_phdr_info; `data` is the Scan.
     let (info, scan) = (&*info, &mut *(data as *mut Scan));
-    if !scan.seen_self {
+    // This library is the object loaded where its own ELF header is (only
+    // its span is computed, not every object's).
+    if !scan.seen_self && info.dlpi_addr as usize == scan.own_header {
         let phdrs = core::slice::from_raw_parts(info.dlpi_phdr, usize::from(info.dlpi_phnum));
         let base = info.dlpi_addr as usize;
         let (mut start, mut end) = (usize::MAX, 0);
@@ -364,11 +395,12 @@ unsafe fn same_name_bytewise(s: *const u8, key: &Key) -> bool {
     (0..key.len as usize).all(|i| *s.add(i) == key.byte(i))
 }
 
-/// Whether a loaded object is libc.so.6 (by its file name).
+/// Whether a loaded object is libc.so.6 (by its file name, "libc.so.6"
+/// or a path ending in "/libc.so.6").
 unsafe fn is_libc(info: &libc::dl_phdr_info) -> bool {
     if info.dlpi_name.is_null() {
         return false;
     }
     let name = core::ffi::CStr::from_ptr(info.dlpi_name).to_bytes();
-    name.rsplit(|&b| b == b'/').next() == Some(&b"libc.so.6"[..])
+    name == b"libc.so.6" || name.ends_with(b"/libc.so.6")
 }

@@ -122,14 +122,20 @@ pub fn resolve_all() {
     // libc is (an interposed clock_gettime or errno would not do), and
     // have no dlsym fallback (dlsym itself is found the same way).
     let own = own::layout();
+    let mut missing = false;
     for i in 0..own.slots.len() {
         // SAFETY: libc stays loaded for the life of the process.
         match scan.libc.and_then(|t| unsafe { t.lookup(&own.keys[i]) }) {
             Some(addr) => own.set(i, addr as *mut (), VIA_TABLE),
-            None => own.via[i].store(VIA_MISSING, Relaxed),
+            None => {
+                own.via[i].store(VIA_MISSING, Relaxed);
+                missing = true;
+            }
         }
     }
-    (own.stub_missing)();
+    if missing {
+        (own.stub_missing)();
+    }
     let _keep = crate::sys::ErrnoGuard::new();
     let hooked = hooked::layout();
     if hooked.from_table(&scan) {

@@ -2,7 +2,7 @@
 //! secure-execution rule (setuid, setgid, file capabilities: the kernel sets
 //! AT_SECURE) that an unprivileged user must not steer a privileged process.
 
-use super::{build, Layer, Section, Settings, DEFAULT_CONFIG, LEGACY_KEYS};
+use super::{build, Layer, Section, Settings, DEFAULT_CONFIG, DEFAULT_CONFIG_C, LEGACY_KEYS};
 use crate::sys;
 use alloc::ffi::CString;
 use alloc::format;
@@ -34,29 +34,37 @@ pub struct Gathered {
     pub layers: Vec<Layer>,
     pub sections: Vec<Section>,
     pub warnings: Vec<String>,
-    #[allow(dead_code)] // read by the sockfix command
-    pub secure: bool,
 }
 
 /// Reads the environment (`envp`: null or a null-terminated array of
 /// "KEY=VALUE" strings) and the config file.
 pub fn gather(envp: *const *const c_char) -> Gathered {
-    // SAFETY: getauxval has no preconditions.
-    let secure = unsafe { crate::real::getauxval(libc::AT_SECURE) } != 0;
+    // Secure execution is asked only when it matters, once: variables of
+    // ours to ignore, or a config file to check. Most processes have
+    // neither and skip the lookup of getauxval.
+    let mut known: Option<bool> = None;
+    let mut is_secure = || {
+        // SAFETY: getauxval has no preconditions.
+        *known.get_or_insert_with(|| unsafe { crate::real::getauxval(libc::AT_SECURE) } != 0)
+    };
     let mut warnings = Vec::new();
 
-    let env = Layer { source: "environment".into(), pairs: if secure { Vec::new() } else { environment(envp) } };
+    let mut pairs = environment(envp);
+    if !pairs.is_empty() && is_secure() {
+        pairs.clear();
+    }
+    let env = Layer { source: "environment".into(), pairs };
     let chosen = env.pairs.iter().rev().find(|(k, _)| k == "SOCKFIX_CONFIG").map(|(_, v)| v.clone());
     let path = chosen.as_deref().unwrap_or(DEFAULT_CONFIG);
 
     let mut sections = Vec::new();
-    let file = read_config(path, secure, chosen.is_some(), &mut warnings).map(|text| {
+    let file = read_config_checked(path, &mut is_secure, chosen.is_some(), &mut warnings).map(|text| {
         let (pairs, found) = parse_config(&text, path, &mut warnings);
         sections = found;
         Layer { source: path.to_string(), pairs }
     });
     let layers = [Some(env), file].into_iter().flatten().collect();
-    Gathered { layers, sections, warnings, secure }
+    Gathered { layers, sections, warnings }
 }
 
 /// The names a program is known by, for SOCKFIX_PROGRAMS: the base names of
@@ -130,9 +138,25 @@ fn error_text(e: i32) -> String {
 /// The config file's text. In secure execution only a file owned by root and
 /// writable by nobody else is trusted. A missing default file is normal; a
 /// file that was asked for and cannot be read is reported.
+#[allow(dead_code)] // the sockfix command's; the library reads through gather
 pub fn read_config(path: &str, secure: bool, explicit: bool, warnings: &mut Vec<String>) -> Option<String> {
-    let cpath = CString::new(path).ok()?;
-    let fd = sys::open(&cpath, libc::O_RDONLY | libc::O_CLOEXEC, 0);
+    read_config_checked(path, &mut || secure, explicit, warnings)
+}
+
+/// read_config, asking `secure` only once the file is open.
+fn read_config_checked(
+    path: &str,
+    secure: &mut dyn FnMut() -> bool,
+    explicit: bool,
+    warnings: &mut Vec<String>,
+) -> Option<String> {
+    // The default path is a C string already: no allocation in every
+    // process for it.
+    let fd = if path == DEFAULT_CONFIG {
+        sys::open(DEFAULT_CONFIG_C, libc::O_RDONLY | libc::O_CLOEXEC, 0)
+    } else {
+        sys::open(&CString::new(path).ok()?, libc::O_RDONLY | libc::O_CLOEXEC, 0)
+    };
     if fd < 0 {
         let e = sys::errno();
         if explicit || e != libc::ENOENT {
@@ -140,7 +164,7 @@ pub fn read_config(path: &str, secure: bool, explicit: bool, warnings: &mut Vec<
         }
         return None;
     }
-    let text = read_trusted(fd, path, secure, warnings);
+    let text = read_trusted(fd, path, secure(), warnings);
     sys::close(fd);
     text
 }

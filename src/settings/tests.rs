@@ -257,3 +257,8 @@ fn nothing_set_builds_the_defaults() {
     assert!(w.is_empty(), "{w:?}");
     assert_eq!(s, Settings::default());
 }
+
+#[test]
+fn default_config_c_string_is_the_default_config() {
+    assert_eq!(DEFAULT_CONFIG_C.to_str(), Ok(DEFAULT_CONFIG));
+}
