@@ -172,10 +172,12 @@ impl Table {
         word & mask == mask
     }
 
-    /// Calls `each(symbol)` for every symbol named `key`: the bucket and
-    /// its chain, to its end. Every process pays this loop about fifty
-    /// times at start-up: it walks the chain's hashes with one pointer and
-    /// looks at a name only when its hash is the key's.
+    /// Calls `each(index, symbol)` for every symbol named `key`: the bucket
+    /// and its chain, to its end, looking at a name only when its hash is
+    /// the key's. Used for the objects between this library and libc;
+    /// `lookup` has the same walk written out. The symbol is lent for the
+    /// call only (`'static` stands for "the object's lifetime", which
+    /// outlives the constructor pass).
     #[inline(always)]
     unsafe fn each_named(&self, key: &Key, mut each: impl FnMut(usize, &'static Sym)) {
         if self.nbuckets == 0 {

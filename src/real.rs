@@ -12,8 +12,9 @@
 //! with ENOSYS, which only runs if the program found the function somewhere
 //! we did not. Either way the hot path is one load and an indirect jump.
 //!
-//! The names are one string and the hashes a table of numbers, both built
-//! at compile time: no pointer in them for the loader to relocate.
+//! The names are one string and their lookup keys (dynsym::Key) a table of
+//! numbers, both built at compile time: no pointer in them for the loader
+//! to relocate. The slots' initial resolvers are the only relocations here.
 
 use crate::dynsym::{self, Scan};
 use core::sync::atomic::{AtomicPtr, AtomicU8, AtomicUsize, Ordering::Relaxed};

@@ -243,12 +243,6 @@ pub fn readlink<'a>(path: &core::ffi::CStr, buf: &'a mut [u8]) -> Option<&'a [u8
     usize::try_from(n).ok().and_then(|n| buf.get(..n))
 }
 
-/// read(2) into `buf`: the count, or -1 with errno set.
-pub fn read(fd: c_int, buf: &mut [u8]) -> isize {
-    // SAFETY: the kernel writes at most buf.len() bytes into `buf`.
-    unsafe { syscall!(libc::SYS_read, fd, buf.as_mut_ptr(), buf.len()) as isize }
-}
-
 /// fstat(2); libc's, which no hook of ours stands in for.
 pub fn fstat(fd: c_int) -> Option<libc::stat> {
     let mut st = MaybeUninit::<libc::stat>::zeroed();
