@@ -4,7 +4,9 @@
 //! Map of the crate:
 //! - `settings`: keys, defaults, the config file and the environment.
 //! - `matching`: destination lists and program names.
-//! - `real`: libc's functions behind the hooks, resolved in the constructor.
+//! - `real`: libc's functions behind the hooks, resolved in the constructor;
+//!   `dynsym`: the one pass over the link map and libc's symbol table that
+//!   finds them.
 //! - `fdtable`: what is known about each fd, readable without a syscall.
 //! - `hooks`: the exported stand-ins for libc's functions.
 //! - `sockopt`, `connect_timeout`, `source`, `idle`: what is done to a
@@ -16,12 +18,13 @@
 //! - `section`: the library's own work that changes what a program could
 //!   see, made invisible on every way out of a hooked call.
 //! - `log`, `sockaddr`, `sys`: logging, addresses, raw syscalls.
-//! - `runtime`: what a no_std cdylib provides itself (heap, panic, libc link).
+//! - `runtime`: what a no_std cdylib provides itself (heap, panic, libc link,
+//!   string functions, what the C start files would have given).
 
 // No Rust std: it would cost every process on a global install an extra
 // library (libgcc_s), thousands of relocations and ~70k instructions at
-// start-up. `alloc` (over libc's malloc) serves the settings, built once in
-// the constructor; hooks never allocate.
+// start-up. `alloc` (over a bump allocator, runtime.rs) serves the
+// settings, built once in the constructor; hooks never allocate.
 #![cfg_attr(not(test), no_std)]
 // Unit tests compile the hooks out (the test binary would interpose
 // itself), which leaves much of the library unused there.
