@@ -64,7 +64,7 @@ fn start(fd: c_int, addr: *const sockaddr, len: socklen_t, flags: c_int) -> Opti
     }
     // SAFETY: the program's own address and length, passed through; the
     // raw system call is not a cancellation point.
-    let r = unsafe { libc::syscall(libc::SYS_connect, fd, addr, len) };
+    let r = unsafe { crate::sys::syscall!(libc::SYS_connect, fd, addr, len) };
     let result = if r == 0 { Ok(()) } else { Err(sys::errno()) };
     sys::fcntl_setfl(fd, flags);
     Some(result)

@@ -17,7 +17,7 @@ use libc::c_int;
 pub fn now_ms() -> u32 {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: a valid timespec; clock_gettime is not hooked.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
+    unsafe { crate::real::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
     (ts.tv_sec as u64).wrapping_mul(1000).wrapping_add(ts.tv_nsec as u64 / 1_000_000) as u32
 }
 
@@ -45,11 +45,11 @@ pub fn peer_gone(fd: c_int, entry: u32) -> bool {
     let zero = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: one valid pollfd and a zero timeout: never blocks.
     let n = unsafe {
-        libc::syscall(
+        crate::sys::syscall!(
             libc::SYS_ppoll,
             &mut pfd as *mut libc::pollfd,
             1 as libc::nfds_t,
-            &zero,
+            &zero as *const libc::timespec,
             core::ptr::null::<libc::c_void>(),
             0,
         )

@@ -4,7 +4,9 @@
 //! Map of the crate:
 //! - `settings`: keys, defaults, the config file and the environment.
 //! - `matching`: destination lists and program names.
-//! - `real`: libc's functions behind the hooks, resolved in the constructor.
+//! - `real`: libc's functions behind the hooks, resolved in the constructor;
+//!   `dynsym`: the one pass over the link map and libc's symbol table that
+//!   finds them.
 //! - `fdtable`: what is known about each fd, readable without a syscall.
 //! - `hooks`: the exported stand-ins for libc's functions.
 //! - `sockopt`, `connect_timeout`, `source`, `idle`: what is done to a
@@ -16,12 +18,13 @@
 //! - `section`: the library's own work that changes what a program could
 //!   see, made invisible on every way out of a hooked call.
 //! - `log`, `sockaddr`, `sys`: logging, addresses, raw syscalls.
-//! - `runtime`: what a no_std cdylib provides itself (heap, panic, libc link).
+//! - `runtime`: what a no_std cdylib provides itself (heap, panic, libc link,
+//!   string functions, what the C start files would have given).
 
 // No Rust std: it would cost every process on a global install an extra
 // library (libgcc_s), thousands of relocations and ~70k instructions at
-// start-up. `alloc` (over libc's malloc) serves the settings, built once in
-// the constructor; hooks never allocate.
+// start-up. `alloc` (over a bump allocator, runtime.rs) serves the
+// settings, built once in the constructor; hooks never allocate.
 #![cfg_attr(not(test), no_std)]
 // Unit tests compile the hooks out (the test binary would interpose
 // itself), which leaves much of the library unused there.
@@ -32,6 +35,7 @@ extern crate alloc;
 mod runtime;
 
 mod connect_timeout;
+mod dynsym;
 mod fdtable;
 mod idle;
 mod log;
@@ -76,17 +80,31 @@ pub(crate) fn loaded() -> Option<&'static Settings> {
 /// libc's functions first (reading the config file goes through our own
 /// read hook), then loads the settings. Runs once per process image; a
 /// forked child inherits the result. glibc passes main's argc, argv and
-/// envp to these functions.
-extern "C" fn constructor(argc: c_int, argv: *const *const c_char, _envp: *const *const c_char) {
-    let _keep = sys::ErrnoGuard::new();
+/// envp to these functions (envp: the environment as the process started,
+/// read here instead of importing `environ`).
+extern "C" fn constructor(argc: c_int, argv: *const *const c_char, envp: *const *const c_char) {
+    // First of all: errno itself is one of the functions resolved (which
+    // keeps errno as it was).
     real::resolve_all();
+    let _keep = sys::ErrnoGuard::new();
     let notes = signals::init();
+    // What pthread_atfork() does (it is in libc_nonshared.a, and would need
+    // crtbeginS.o's __dso_handle): register the handlers under this
+    // library's handle. The library is never unloaded (linked -z nodelete,
+    // build.rs), so they are never unregistered.
     // SAFETY: registers handlers with no preconditions.
-    unsafe { libc::pthread_atfork(Some(section::fork_prepare), Some(section::fork_done), Some(fork_child)) };
+    unsafe {
+        real::__register_atfork(
+            Some(section::fork_prepare as unsafe extern "C" fn()),
+            Some(section::fork_done as unsafe extern "C" fn()),
+            Some(fork_child as unsafe extern "C" fn()),
+            runtime::dso_handle(),
+        )
+    };
     // SAFETY: glibc passes the program's argv, argc entries long; each is
     // null or a NUL-terminated string.
     let argv0 = unsafe { (argc > 0 && !argv.is_null() && !(*argv).is_null()).then(|| core::ffi::CStr::from_ptr(*argv)) };
-    let (settings, mut warnings) = settings::load(argv0.and_then(|a| a.to_str().ok()));
+    let (settings, mut warnings) = settings::load(argv0.and_then(|a| a.to_str().ok()), envp);
     if !notes && settings.eintr {
         warnings.push("no pthread key left among the first 32 (the program took them): EINTR is not resumed".into());
     }

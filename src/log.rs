@@ -147,10 +147,10 @@ fn write_stderr(bytes: &[u8]) {
     let flags = libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
     // SAFETY: sends from a live slice, no address; never blocks. A raw
     // syscall: libc's send() would be our own hook.
-    let r = unsafe { libc::syscall(libc::SYS_sendto, 2, bytes.as_ptr(), bytes.len(), flags, core::ptr::null::<u8>(), 0) };
+    let r = unsafe { crate::sys::syscall!(libc::SYS_sendto, 2, bytes.as_ptr(), bytes.len(), flags, core::ptr::null::<u8>(), 0) };
     if r < 0 && sys::errno() == libc::ENOTSOCK && sys::wait_fd(2, libc::POLLOUT, 0) > 0 {
         // SAFETY: writes from a live slice.
-        unsafe { libc::syscall(libc::SYS_write, 2, bytes.as_ptr(), bytes.len()) };
+        unsafe { crate::sys::syscall!(libc::SYS_write, 2, bytes.as_ptr(), bytes.len()) };
     }
 }
 
@@ -177,7 +177,9 @@ fn syslog(bytes: &[u8]) {
     }
     let len = core::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
     // SAFETY: a live buffer and a valid address.
-    unsafe { libc::syscall(libc::SYS_sendto, fd, bytes.as_ptr(), bytes.len(), libc::MSG_DONTWAIT, &addr as *const _, len) };
+    unsafe {
+        crate::sys::syscall!(libc::SYS_sendto, fd, bytes.as_ptr(), bytes.len(), libc::MSG_DONTWAIT, &addr as *const _, len)
+    };
 }
 
 /// UTC, ISO 8601 with milliseconds, computed by hand: gmtime_r and friends

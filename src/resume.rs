@@ -13,6 +13,7 @@ use crate::log::Peer;
 use crate::settings::values::signal_name;
 use crate::signals::{self, Restart, Runs};
 use crate::sys::{self, ErrnoGuard};
+use core::marker::PhantomData;
 use libc::c_int;
 
 #[derive(Clone, Copy)]
@@ -55,6 +56,35 @@ pub fn tracked(fd: c_int) -> bool {
     fdtable::get(fd) & fdtable::TCP != 0
 }
 
+/// A read or write to make (again after EINTR), as the out-of-line paths
+/// get it: the closure's address and a function that calls it. This is what
+/// `&mut dyn FnMut() -> isize` would be, without a vtable: a vtable is a
+/// table of function pointers that the loader relocates in every process
+/// at start-up, two for each of the 15 hooks that come here.
+pub struct Call<'a> {
+    closure: *mut (),
+    run: unsafe fn(*mut ()) -> isize,
+    _borrow: PhantomData<&'a mut ()>,
+}
+
+impl<'a> Call<'a> {
+    #[inline(always)]
+    fn new<F: FnMut() -> isize>(f: &'a mut F) -> Call<'a> {
+        unsafe fn run<F: FnMut() -> isize>(closure: *mut ()) -> isize {
+            // SAFETY: `closure` is the `&mut F` given to `new`, borrowed
+            // (exclusively) for as long as the Call lives.
+            (*(closure as *mut F))()
+        }
+        Call { closure: f as *mut F as *mut (), run: run::<F>, _borrow: PhantomData }
+    }
+
+    #[inline(always)]
+    fn call(&mut self) -> isize {
+        // SAFETY: `run` is the function made for the closure's type, see new.
+        unsafe { (self.run)(self.closure) }
+    }
+}
+
 /// Runs a read or write `call` on a tracked `fd`: the idle check before a
 /// write on a connection that has one, then the call, resumed after EINTR.
 /// Inlined into each hook: when the fd has neither an idle check nor a
@@ -64,7 +94,7 @@ pub fn tracked(fd: c_int) -> bool {
 pub fn io(fd: c_int, dir: Dir, what: &str, mut call: impl FnMut() -> isize) -> isize {
     let entry = fdtable::get(fd);
     if entry & (fdtable::IDLE_CHECK | dir.timeout_flag()) != 0 {
-        return io_with_checks(fd, entry, dir, what, &mut call);
+        return io_with_checks(fd, entry, dir, what, Call::new(&mut call));
     }
     let first = signals::runs();
     let r = call();
@@ -72,7 +102,7 @@ pub fn io(fd: c_int, dir: Dir, what: &str, mut call: impl FnMut() -> isize) -> i
         return r;
     }
     match sys::errno() {
-        libc::EINTR => resume(fd, dir, what, None, first, r, &mut call),
+        libc::EINTR => resume(fd, dir, what, None, first, r, Call::new(&mut call)),
         libc::ETIMEDOUT => timed_out(fd, what, r),
         _ => r,
     }
@@ -88,7 +118,7 @@ fn timed_out(fd: c_int, what: &str, r: isize) -> isize {
 }
 
 #[inline(never)]
-fn io_with_checks(fd: c_int, entry: u32, dir: Dir, what: &str, call: &mut dyn FnMut() -> isize) -> isize {
+fn io_with_checks(fd: c_int, entry: u32, dir: Dir, what: &str, mut call: Call) -> isize {
     let idle_check = entry & fdtable::IDLE_CHECK != 0;
     if idle_check && matches!(dir, Dir::Write) && idle::peer_gone(fd, entry) {
         sys::set_errno(libc::EPIPE);
@@ -98,7 +128,7 @@ fn io_with_checks(fd: c_int, entry: u32, dir: Dir, what: &str, call: &mut dyn Fn
     // set one, note when the call started.
     let start = (entry & dir.timeout_flag() != 0 && eintr_enabled()).then(sys::monotonic_ms);
     let first = signals::runs();
-    let mut r = call();
+    let mut r = call.call();
     if r < 0 {
         match sys::errno() {
             libc::EINTR => r = resume(fd, dir, what, start, first, r, call),
@@ -116,15 +146,7 @@ fn io_with_checks(fd: c_int, entry: u32, dir: Dir, what: &str, call: &mut dyn Fn
 /// resume, and returns what the program is to see.
 #[cold]
 #[inline(never)]
-fn resume(
-    fd: c_int,
-    dir: Dir,
-    what: &str,
-    start: Option<u64>,
-    first: Runs,
-    mut r: isize,
-    call: &mut dyn FnMut() -> isize,
-) -> isize {
+fn resume(fd: c_int, dir: Dir, what: &str, start: Option<u64>, first: Runs, mut r: isize, mut call: Call) -> isize {
     if !eintr_enabled() {
         return r;
     }
@@ -143,7 +165,7 @@ fn resume(
             Verdict::Resume(sig) => log_resumed(fd, what, sig),
         }
         before = signals::runs();
-        r = call();
+        r = call.call();
         if r < 0 && sys::errno() == libc::ETIMEDOUT {
             return timed_out(fd, what, r);
         }

@@ -53,7 +53,7 @@ impl Masked {
             let zero = libc::timespec { tv_sec: 0, tv_nsec: 0 };
             // SAFETY: a live set and timespec; a zero timeout returns at once.
             unsafe {
-                libc::syscall(
+                crate::sys::syscall!(
                     libc::SYS_rt_sigtimedwait,
                     &pipe as *const KernelSigset,
                     core::ptr::null_mut::<libc::siginfo_t>(),
@@ -74,14 +74,14 @@ impl Drop for Masked {
 fn sigprocmask(how: c_int, set: *const KernelSigset, old: *mut KernelSigset) {
     let _keep = sys::ErrnoGuard::new();
     // SAFETY: `set` points to a live set; `old` is null or writable.
-    unsafe { libc::syscall(libc::SYS_rt_sigprocmask, how, set, old, size_of::<KernelSigset>()) };
+    unsafe { crate::sys::syscall!(libc::SYS_rt_sigprocmask, how, set, old, size_of::<KernelSigset>()) };
 }
 
 /// The signals pending for this thread (or the process).
 pub fn pending() -> KernelSigset {
     let mut set: KernelSigset = 0;
     // SAFETY: the kernel writes one set into a live u64.
-    unsafe { libc::syscall(libc::SYS_rt_sigpending, &mut set as *mut KernelSigset, size_of::<KernelSigset>()) };
+    unsafe { crate::sys::syscall!(libc::SYS_rt_sigpending, &mut set as *mut KernelSigset, size_of::<KernelSigset>()) };
     set
 }
 
@@ -106,7 +106,7 @@ fn wait_while(busy: impl Fn() -> bool, max_ms: u64) {
     while busy() && sys::monotonic_ms().saturating_sub(start) < max_ms {
         // SAFETY: no arguments. A raw syscall: one import less for every
         // process to resolve at start-up.
-        unsafe { libc::syscall(libc::SYS_sched_yield) };
+        unsafe { crate::sys::syscall!(libc::SYS_sched_yield) };
     }
 }
 

@@ -64,7 +64,7 @@ pub fn init() -> bool {
     for note in &NOTES {
         let mut key: pthread_key_t = 0;
         // SAFETY: `key` is writable; no destructor (the values are numbers).
-        if unsafe { libc::pthread_key_create(&mut key, None) } != 0 {
+        if unsafe { crate::real::pthread_key_create(&mut key, None) } != 0 {
             continue;
         }
         // Only glibc's first 32 keys live inside the thread descriptor;
@@ -74,7 +74,7 @@ pub fn init() -> bool {
             note.store(key, Relaxed);
         } else {
             // SAFETY: deletes the key just created, unused.
-            unsafe { libc::pthread_key_delete(key) };
+            unsafe { crate::real::pthread_key_delete(key) };
         }
     }
     NOTES.iter().all(|k| k.load(Relaxed) != NO_KEY)
@@ -113,14 +113,14 @@ const FIRST_BLOCK_KEYS: pthread_key_t = 32;
 fn note(which: usize) -> Option<usize> {
     let key = NOTES.get(which)?.load(Relaxed);
     // SAFETY: a key made by init(); its values are plain numbers.
-    (key != NO_KEY).then(|| unsafe { libc::pthread_getspecific(key) } as usize)
+    (key != NO_KEY).then(|| unsafe { crate::real::pthread_getspecific(key) } as usize)
 }
 
 fn set_note(which: usize, value: usize) {
     if let Some(key) = NOTES.get(which).map(|k| k.load(Relaxed)).filter(|&k| k != NO_KEY) {
         // SAFETY: a first-block key made by init(): glibc and musl only store
         // the value, which is async-signal-safe.
-        unsafe { libc::pthread_setspecific(key, value as *const c_void) };
+        unsafe { crate::real::pthread_setspecific(key, value as *const c_void) };
     }
 }
 

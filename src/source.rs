@@ -91,7 +91,7 @@ fn bind_to(fd: c_int, ip: IpAddr, v6_socket: bool, port: u16) -> bool {
     let (storage, len) = sockaddr::from_ip(ip, port, v6_socket);
     // SAFETY: a valid sockaddr of the given length; a raw syscall, so the
     // program's own bind hook does not record it as the program's.
-    unsafe { libc::syscall(libc::SYS_bind, fd, &storage as *const libc::sockaddr_storage, len) == 0 }
+    unsafe { crate::sys::syscall!(libc::SYS_bind, fd, &storage as *const libc::sockaddr_storage, len) == 0 }
 }
 
 /// The fallback for kernels without IP_LOCAL_PORT_RANGE: a random port in

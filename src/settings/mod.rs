@@ -32,6 +32,8 @@ use libc::c_int;
 pub use load::{gather, load, parse_config, read_config, Gathered};
 
 pub const DEFAULT_CONFIG: &str = "/etc/sockfix.conf";
+/// DEFAULT_CONFIG as a C string (a unit test keeps the two the same).
+const DEFAULT_CONFIG_C: &core::ffi::CStr = c"/etc/sockfix.conf";
 const DEFAULT_PASS: &str = "INT,TERM,QUIT,ALRM";
 /// DEFAULT_PASS as a signal set (a unit test keeps the two the same).
 const DEFAULT_PASS_SET: u64 =

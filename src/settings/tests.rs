@@ -255,3 +255,19 @@ fn syn_retries_cover_the_timeout() {
     assert_eq!(syn_retries_for(60_000), 5);
     assert_eq!(syn_retries_for(u32::MAX as u64), 22);
 }
+
+/// The constructor skips `build` when nothing is set (settings::load): that
+/// must be exactly what `build` makes of nothing.
+#[test]
+fn nothing_set_builds_the_defaults() {
+    let empty = Layer { source: "environment".into(), pairs: Vec::new() };
+    let mut w = Vec::new();
+    let s = build(&[empty], &[], &|| panic!("no program list"), &mut w);
+    assert!(w.is_empty(), "{w:?}");
+    assert_eq!(s, Settings::default());
+}
+
+#[test]
+fn default_config_c_string_is_the_default_config() {
+    assert_eq!(DEFAULT_CONFIG_C.to_str(), Ok(DEFAULT_CONFIG));
+}

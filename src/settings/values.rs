@@ -42,46 +42,54 @@ pub fn is_off(text: &str) -> bool {
     matches!(text.trim().to_ascii_lowercase().as_str(), "off" | "no" | "false" | "none" | "")
 }
 
-const SIGNAL_NAMES: &[(&str, i32)] = &[
-    ("HUP", libc::SIGHUP),
-    ("INT", libc::SIGINT),
-    ("QUIT", libc::SIGQUIT),
-    ("ILL", libc::SIGILL),
-    ("TRAP", libc::SIGTRAP),
-    ("ABRT", libc::SIGABRT),
-    ("IOT", libc::SIGIOT),
-    ("BUS", libc::SIGBUS),
-    ("FPE", libc::SIGFPE),
-    ("KILL", libc::SIGKILL),
-    ("USR1", libc::SIGUSR1),
-    ("SEGV", libc::SIGSEGV),
-    ("USR2", libc::SIGUSR2),
-    ("PIPE", libc::SIGPIPE),
-    ("ALRM", libc::SIGALRM),
-    ("TERM", libc::SIGTERM),
-    ("STKFLT", libc::SIGSTKFLT),
-    ("CHLD", libc::SIGCHLD),
-    ("CLD", libc::SIGCHLD),
-    ("CONT", libc::SIGCONT),
-    ("STOP", libc::SIGSTOP),
-    ("TSTP", libc::SIGTSTP),
-    ("TTIN", libc::SIGTTIN),
-    ("TTOU", libc::SIGTTOU),
-    ("URG", libc::SIGURG),
-    ("XCPU", libc::SIGXCPU),
-    ("XFSZ", libc::SIGXFSZ),
-    ("VTALRM", libc::SIGVTALRM),
-    ("PROF", libc::SIGPROF),
-    ("WINCH", libc::SIGWINCH),
-    ("IO", libc::SIGIO),
-    ("POLL", libc::SIGPOLL),
-    ("PWR", libc::SIGPWR),
-    ("SYS", libc::SIGSYS),
+/// Signal names and their numbers, in two parallel tables: one string and
+/// one array of numbers hold no pointer for the loader to relocate at
+/// every process start (a table of `&str` would be 34 relocations).
+const SIGNAL_NAMES: &str = "HUP INT QUIT ILL TRAP ABRT IOT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM STKFLT CHLD CLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO POLL PWR SYS";
+const SIGNAL_NUMBERS: [i32; 34] = [
+    libc::SIGHUP,
+    libc::SIGINT,
+    libc::SIGQUIT,
+    libc::SIGILL,
+    libc::SIGTRAP,
+    libc::SIGABRT,
+    libc::SIGIOT,
+    libc::SIGBUS,
+    libc::SIGFPE,
+    libc::SIGKILL,
+    libc::SIGUSR1,
+    libc::SIGSEGV,
+    libc::SIGUSR2,
+    libc::SIGPIPE,
+    libc::SIGALRM,
+    libc::SIGTERM,
+    libc::SIGSTKFLT,
+    libc::SIGCHLD,
+    libc::SIGCHLD,
+    libc::SIGCONT,
+    libc::SIGSTOP,
+    libc::SIGTSTP,
+    libc::SIGTTIN,
+    libc::SIGTTOU,
+    libc::SIGURG,
+    libc::SIGXCPU,
+    libc::SIGXFSZ,
+    libc::SIGVTALRM,
+    libc::SIGPROF,
+    libc::SIGWINCH,
+    libc::SIGIO,
+    libc::SIGPOLL,
+    libc::SIGPWR,
+    libc::SIGSYS,
 ];
+
+fn signal_names() -> impl Iterator<Item = (&'static str, i32)> {
+    SIGNAL_NAMES.split(' ').zip(SIGNAL_NUMBERS)
+}
 
 /// The short name of a signal ("WINCH"), for log lines.
 pub fn signal_name(sig: i32) -> &'static str {
-    SIGNAL_NAMES.iter().find(|(_, n)| *n == sig).map_or("?", |(name, _)| name)
+    signal_names().find(|&(_, n)| n == sig).map_or("?", |(name, _)| name)
 }
 
 /// One signal: a name with or without "SIG" in any case, or a number 1-64.
@@ -91,7 +99,7 @@ pub fn signal(text: &str) -> Result<i32, &'static str> {
     if let Ok(n) = name.parse::<i32>() {
         return if (1..=64).contains(&n) { Ok(n) } else { Err("signal number out of range 1-64") };
     }
-    SIGNAL_NAMES.iter().find(|(n, _)| *n == name).map(|(_, sig)| *sig).ok_or("unknown signal name")
+    signal_names().find(|&(n, _)| n == name).map(|(_, sig)| sig).ok_or("unknown signal name")
 }
 
 /// A comma-separated list of signals as a mask: bit (sig - 1).
