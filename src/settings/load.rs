@@ -21,7 +21,9 @@ pub fn load(argv0: Option<&str>, envp: *const *const c_char) -> (Settings, Vec<S
     // Nothing set (no variable of ours, no config file, nothing to warn
     // about): the defaults, without combining anything. Every process on a
     // global install without a config file comes this way.
-    if g.warnings.is_empty() && g.sections.is_empty() && g.layers.iter().all(|l| l.pairs.is_empty()) {
+    // SOCKFIX_CONFIG alone sets nothing: it only named the file, read above.
+    let sets_nothing = |l: &Layer| l.pairs.iter().all(|(k, _)| k == "SOCKFIX_CONFIG");
+    if g.warnings.is_empty() && g.sections.is_empty() && g.layers.iter().all(sets_nothing) {
         return (Settings::default(), g.warnings);
     }
     let settings = build(&g.layers, &g.sections, &|| program_names(argv0), &mut g.warnings);
@@ -58,7 +60,7 @@ pub fn gather(envp: *const *const c_char) -> Gathered {
     let path = chosen.as_deref().unwrap_or(DEFAULT_CONFIG);
 
     let mut sections = Vec::new();
-    let file = read_config_checked(path, &mut is_secure, chosen.is_some(), &mut warnings).map(|text| {
+    let file = read_config_checked(path, &mut is_secure, chosen.is_some(), true, &mut warnings).map(|text| {
         let (pairs, found) = parse_config(&text, path, &mut warnings);
         sections = found;
         Layer { source: path.to_string(), pairs }
@@ -140,14 +142,17 @@ fn error_text(e: i32) -> String {
 /// file that was asked for and cannot be read is reported.
 #[allow(dead_code)] // the sockfix command's; the library reads through gather
 pub fn read_config(path: &str, secure: bool, explicit: bool, warnings: &mut Vec<String>) -> Option<String> {
-    read_config_checked(path, &mut || secure, explicit, warnings)
+    read_config_checked(path, &mut || secure, explicit, false, warnings)
 }
 
-/// read_config, asking `secure` only once the file is open.
+/// read_config, asking `secure` only once the file is open. With
+/// `skip_silent`, a file that sets nothing (comments and blank lines only,
+/// as the /etc/sockfix.conf the package installs) counts as no file.
 fn read_config_checked(
     path: &str,
     secure: &mut dyn FnMut() -> bool,
     explicit: bool,
+    skip_silent: bool,
     warnings: &mut Vec<String>,
 ) -> Option<String> {
     // The default path is a C string already: no allocation in every
@@ -164,9 +169,62 @@ fn read_config_checked(
         }
         return None;
     }
+    if skip_silent && sets_nothing(fd) {
+        sys::close(fd);
+        return None;
+    }
     let text = read_trusted(fd, path, secure(), warnings);
     sys::close(fd);
     text
+}
+
+/// Whether the open file `fd` is at most 4 KiB of comments and blank lines
+/// only. Such a file sets nothing, so it need not be trusted, copied,
+/// checked for UTF-8 or parsed: every process on a global install reads the
+/// packaged one. Otherwise the file is rewound for the full read.
+fn sets_nothing(fd: libc::c_int) -> bool {
+    const SMALL: usize = 4096;
+    let mut buf = core::mem::MaybeUninit::<[u8; SMALL]>::uninit();
+    let base = buf.as_mut_ptr() as *mut u8;
+    let mut n = 0;
+    loop {
+        // SAFETY: the kernel writes at most SMALL - n bytes at base + n,
+        // inside the buffer.
+        let r = unsafe { sys::syscall!(libc::SYS_read, fd, base.add(n), SMALL - n) };
+        match usize::try_from(r) {
+            Ok(0) => break,
+            Ok(got) if n + got < SMALL => n += got,
+            Err(_) if sys::errno() == libc::EINTR => continue,
+            // Full (or an error): the full read decides, from the start.
+            _ => {
+                // SAFETY: plain syscall on our own descriptor.
+                unsafe { sys::syscall!(libc::SYS_lseek, fd, 0, libc::SEEK_SET) };
+                return false;
+            }
+        }
+    }
+    // SAFETY: the kernel initialised the first n bytes.
+    let bytes = unsafe { core::slice::from_raw_parts(base, n) };
+    let silent = only_comments(bytes);
+    if !silent {
+        // SAFETY: as above.
+        unsafe { sys::syscall!(libc::SYS_lseek, fd, 0, libc::SEEK_SET) };
+    }
+    silent
+}
+
+/// Whether every line of `bytes` is blank or a `#` comment (parse_config
+/// skips exactly those).
+fn only_comments(bytes: &[u8]) -> bool {
+    let mut start = 0;
+    while let Some(rest) = bytes.get(start..).filter(|r| !r.is_empty()) {
+        let line = rest.get(..line_end(rest)).unwrap_or_default();
+        if !matches!(line.iter().find(|&&b| !b" \t\r".contains(&b)), None | Some(b'#')) {
+            return false;
+        }
+        start += line.len() + 1;
+    }
+    true
 }
 
 /// The warning for a config file that cannot be used.
@@ -308,6 +366,18 @@ fn unquote(value: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn files_that_set_nothing() {
+        assert!(only_comments(b""));
+        assert!(only_comments(b"# a\n\n   # b\n\t\r\n#SOCKFIX_KEEPIDLE=7"));
+        assert!(!only_comments(b"# a\nSOCKFIX_KEEPIDLE=7\n"));
+        assert!(!only_comments(b"[dest :5432]\n"));
+        assert!(!only_comments(b"  x"));
+        // The packaged file (and the example it points to) set nothing.
+        assert!(only_comments(include_bytes!("../../debian/sockfix.conf")));
+        assert!(only_comments(include_bytes!("../../scripts/examples/sockfix.conf")));
+    }
 
     #[test]
     fn config_lines() {

@@ -265,6 +265,11 @@ fn nothing_set_builds_the_defaults() {
     let s = build(&[empty], &[], &|| panic!("no program list"), &mut w);
     assert!(w.is_empty(), "{w:?}");
     assert_eq!(s, Settings::default());
+    // Nor when SOCKFIX_CONFIG is the only variable: it names the file only.
+    let named = Layer { source: "environment".into(), pairs: vec![("SOCKFIX_CONFIG".into(), "/etc/x.conf".into())] };
+    let s = build(&[named], &[], &|| panic!("no program list"), &mut w);
+    assert!(w.is_empty(), "{w:?}");
+    assert_eq!(s, Settings::default());
 }
 
 #[test]
