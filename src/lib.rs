@@ -105,6 +105,7 @@ extern "C" fn constructor(argc: c_int, argv: *const *const c_char, envp: *const 
     // null or a NUL-terminated string.
     let argv0 = unsafe { (argc > 0 && !argv.is_null() && !(*argv).is_null()).then(|| core::ffi::CStr::from_ptr(*argv)) };
     let (settings, mut warnings) = settings::load(argv0.and_then(|a| a.to_str().ok()), envp);
+    source::note_kernel_range(settings.conn.ports.is_some() || settings.profiles.iter().any(|p| p.conn.ports.is_some()));
     if !notes && settings.eintr {
         warnings.push("no pthread key left among the first 32 (the program took them): EINTR is not resumed".into());
     }

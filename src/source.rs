@@ -10,8 +10,10 @@
 //! connect. The
 //! socket is bound with IP_BIND_ADDRESS_NO_PORT, so the kernel still picks
 //! the port at connect time and can reuse it towards other destinations.
-//! The port range is IP_LOCAL_PORT_RANGE (Linux 6.3+); on older kernels the
-//! library binds a random port in the range itself, retrying a bounded
+//! The port range is IP_LOCAL_PORT_RANGE (Linux 6.3+) when it meets the
+//! namespace's net.ipv4.ip_local_port_range (the kernel applies it only
+//! within that range); on older kernels, or for a range wholly outside it,
+//! the library binds a random port in the range itself, retrying a bounded
 //! number of times on EADDRINUSE. A socket the program bound itself is left
 //! alone.
 
@@ -20,7 +22,7 @@ use crate::settings::Conn;
 use crate::sockaddr;
 use crate::sys;
 use core::net::{IpAddr, SocketAddr};
-use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering::Relaxed};
 use libc::c_int;
 
 const IP_BIND_ADDRESS_NO_PORT: c_int = 24;
@@ -29,6 +31,42 @@ const IP_LOCAL_PORT_RANGE: c_int = 51;
 const FALLBACK_TRIES: u32 = 64;
 
 static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+/// net.ipv4.ip_local_port_range of the network namespace the program
+/// started in, as `low << 16 | high`; 0: not known. IP_LOCAL_PORT_RANGE only
+/// narrows that range (ip(7): a bound outside it is ignored), so a range
+/// that does not meet it at all (ports below 32768, often chosen for
+/// firewall rules) was silently not applied; such a range gets the
+/// library's own binding instead.
+static KERNEL_RANGE: AtomicU32 = AtomicU32::new(0);
+
+/// Reads the namespace's port range, in the constructor, and only when
+/// some settings name a port range.
+pub fn note_kernel_range(any_ports: bool) {
+    if !any_ports {
+        return;
+    }
+    let fd = sys::open(c"/proc/sys/net/ipv4/ip_local_port_range", libc::O_RDONLY | libc::O_CLOEXEC, 0);
+    if fd < 0 {
+        return;
+    }
+    let mut buf = [0u8; 32];
+    // SAFETY: the kernel writes at most buf.len() bytes into buf.
+    let n = unsafe { sys::syscall!(libc::SYS_read, fd, buf.as_mut_ptr(), buf.len()) };
+    sys::close(fd);
+    let text = usize::try_from(n).ok().and_then(|n| buf.get(..n)).and_then(|b| core::str::from_utf8(b).ok());
+    let mut words = text.unwrap_or_default().split_ascii_whitespace().map(|w| w.parse::<u16>());
+    if let (Some(Ok(low)), Some(Ok(high))) = (words.next(), words.next()) {
+        KERNEL_RANGE.store(u32::from(low) << 16 | u32::from(high), Relaxed);
+    }
+}
+
+/// Whether IP_LOCAL_PORT_RANGE can apply `low`-`high` here: it meets the
+/// namespace's range (or that range is not known).
+fn kernel_takes(low: u16, high: u16) -> bool {
+    let r = KERNEL_RANGE.load(Relaxed);
+    r == 0 || (u32::from(high) >= r >> 16 && u32::from(low) <= r & 0xffff)
+}
 
 /// Binds `fd`, about to connect to `dest`, to a source address and port
 /// range per `conn`. Returns the address bound, for the log.
@@ -51,7 +89,8 @@ pub fn bind(fd: c_int, entry: u32, conn: &Conn, dest: &SocketAddr) -> Option<IpA
     let fallback = match conn.ports {
         Some((low, high)) => {
             let range = (u32::from(high) << 16) | u32::from(low);
-            (!sys::setsockopt_int(fd, libc::IPPROTO_IP, IP_LOCAL_PORT_RANGE, range as c_int)).then_some((low, high))
+            let kernel = kernel_takes(low, high) && sys::setsockopt_int(fd, libc::IPPROTO_IP, IP_LOCAL_PORT_RANGE, range as c_int);
+            (!kernel).then_some((low, high))
         }
         None => None,
     };
