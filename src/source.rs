@@ -89,7 +89,8 @@ pub fn bind(fd: c_int, entry: u32, conn: &Conn, dest: &SocketAddr) -> Option<IpA
     let fallback = match conn.ports {
         Some((low, high)) => {
             let range = (u32::from(high) << 16) | u32::from(low);
-            let kernel = kernel_takes(low, high) && sys::setsockopt_int(fd, libc::IPPROTO_IP, IP_LOCAL_PORT_RANGE, range as c_int);
+            let kernel =
+                kernel_takes(low, high) && sys::setsockopt_int(fd, libc::IPPROTO_IP, IP_LOCAL_PORT_RANGE, range as c_int);
             (!kernel).then_some((low, high))
         }
         None => None,
