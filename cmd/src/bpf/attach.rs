@@ -207,15 +207,25 @@ fn write_settings(slots: &mut Map, current: &mut Map, settings: &SettingsMap, sl
     c.set(0, slot, 0).map_err(|e| format!("settings map: {e}"))
 }
 
+/// The settings maps pinned in `dir`: the index of the slot in use, and
+/// the two slots.
+type Pinned = (Array<MapData, u32>, Array<MapData, SettingsMap>);
+
+fn pinned_maps(dir: &Path) -> Result<Pinned, String> {
+    let open = |pin: &str| -> Result<Map, String> {
+        let path = dir.join(pin);
+        MapData::from_pin(&path).map(Map::Array).map_err(|e| format!("{}: {e}", path.display()))
+    };
+    let current = Array::try_from(open(CURRENT_PIN)?).map_err(|e| e.to_string())?;
+    let slots = Array::try_from(open(SETTINGS_PIN)?).map_err(|e| e.to_string())?;
+    Ok((current, slots))
+}
+
 /// Replaces the settings of the copy pinned in `dir`: the unused slot is
 /// written whole, then the index flips, so every connection sees the old
 /// settings or the new ones.
 pub fn update(dir: &Path, settings: &SettingsMap) -> Result<(), String> {
-    let open = |pin: &str| -> Result<MapData, String> {
-        MapData::from_pin(dir.join(pin)).map_err(|e| format!("{}: {e}", dir.join(pin).display()))
-    };
-    let mut current: Array<MapData, u32> = Array::try_from(Map::Array(open(CURRENT_PIN)?)).map_err(|e| e.to_string())?;
-    let mut slots: Array<MapData, SettingsMap> = Array::try_from(Map::Array(open(SETTINGS_PIN)?)).map_err(|e| e.to_string())?;
+    let (mut current, mut slots) = pinned_maps(dir)?;
     let next = current.get(&0, 0).map_err(|e| e.to_string())? & 1 ^ 1;
     slots.set(next, settings, 0).map_err(|e| e.to_string())?;
     current.set(0, next, 0).map_err(|e| e.to_string())
@@ -223,11 +233,7 @@ pub fn update(dir: &Path, settings: &SettingsMap) -> Result<(), String> {
 
 /// The settings in use by the copy pinned in `dir`.
 pub fn read(dir: &Path) -> Result<SettingsMap, String> {
-    let open = |pin: &str| -> Result<MapData, String> {
-        MapData::from_pin(dir.join(pin)).map_err(|e| format!("{}: {e}", dir.join(pin).display()))
-    };
-    let current: Array<MapData, u32> = Array::try_from(Map::Array(open(CURRENT_PIN)?)).map_err(|e| e.to_string())?;
-    let slots: Array<MapData, SettingsMap> = Array::try_from(Map::Array(open(SETTINGS_PIN)?)).map_err(|e| e.to_string())?;
+    let (current, slots) = pinned_maps(dir)?;
     let slot = current.get(&0, 0).map_err(|e| e.to_string())? & 1;
     slots.get(&slot, 0).map_err(|e| e.to_string())
 }

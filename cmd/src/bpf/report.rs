@@ -155,14 +155,18 @@ pub fn status() -> ExitCode {
     }
 }
 
+/// The id of the program behind the link pinned as `pin` in `dir`.
+fn pinned_program(dir: &Path, pin: &str) -> Option<u32> {
+    let link: aya::programs::links::FdLink = aya::programs::links::PinnedLink::from_pin(dir.join(pin)).ok()?.into();
+    Some(link.info().ok()?.program_id())
+}
+
 /// The link pins of a copy: (pin name, when its program was loaded).
 fn links(dir: &Path) -> Vec<(&'static str, Option<String>)> {
     attach::PROGRAMS
         .iter()
         .filter_map(|(_, pin)| {
-            let link = aya::programs::links::PinnedLink::from_pin(dir.join(pin)).ok()?;
-            let link: aya::programs::links::FdLink = link.into();
-            let prog_id = link.info().ok()?.program_id();
+            let prog_id = pinned_program(dir, pin)?;
             let loaded = aya::programs::loaded_programs()
                 .flatten()
                 .find(|p| p.id() == prog_id)
@@ -176,16 +180,8 @@ fn links(dir: &Path) -> Vec<(&'static str, Option<String>)> {
 /// Programs named like ours (the kernel keeps 15 characters of a name)
 /// that no pinned link of ours holds.
 fn stray_programs(copies: &[(u64, std::path::PathBuf)]) -> Vec<String> {
-    let ours: Vec<u32> = copies
-        .iter()
-        .flat_map(|(_, dir)| {
-            attach::PROGRAMS.iter().filter_map(move |(_, pin)| {
-                let link = aya::programs::links::PinnedLink::from_pin(dir.join(pin)).ok()?;
-                let link: aya::programs::links::FdLink = link.into();
-                Some(link.info().ok()?.program_id())
-            })
-        })
-        .collect();
+    let ours: Vec<u32> =
+        copies.iter().flat_map(|(_, dir)| attach::PROGRAMS.iter().filter_map(move |(_, pin)| pinned_program(dir, pin))).collect();
     aya::programs::loaded_programs()
         .flatten()
         .filter(|p| p.name_as_str().is_some_and(|n| n.starts_with("sockfix_")) && !ours.contains(&p.id()))
