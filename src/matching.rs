@@ -188,12 +188,18 @@ fn parse_net(text: &str) -> Result<Net, &'static str> {
     }
 }
 
-/// A list of addresses (SOCKFIX_BIND).
+/// A list of addresses (SOCKFIX_BIND). An IPv4-mapped address
+/// (::ffff:192.0.2.1) is the IPv4 address it is, as in SOCKFIX_DEST: it is
+/// a source for IPv4 destinations (bound mapped on an IPv6 socket), never
+/// for IPv6 ones, which cannot connect from it (EAFNOSUPPORT).
 pub fn parse_addresses(text: &str) -> Result<Vec<IpAddr>, String> {
     text.split(',')
         .map(str::trim)
         .filter(|i| !i.is_empty())
-        .map(|i| i.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().map_err(|_| format!("{i}: not an IP address")))
+        .map(|i| {
+            let ip = i.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>();
+            ip.map(|a| a.to_canonical()).map_err(|_| format!("{i}: not an IP address"))
+        })
         .collect()
 }
 
@@ -296,6 +302,8 @@ mod tests {
     fn addresses_ranges_and_programs() {
         assert_eq!(parse_addresses("192.0.2.1, [2001:db8::1]").unwrap().len(), 2);
         assert!(parse_addresses("192.0.2.1,nope").is_err());
+        let mapped = parse_addresses("::ffff:192.0.2.7, [::ffff:192.0.2.8], ::1").unwrap();
+        assert_eq!(mapped, ["192.0.2.7".parse::<IpAddr>().unwrap(), "192.0.2.8".parse().unwrap(), "::1".parse().unwrap()]);
         assert_eq!(parse_port_range("40000-40999"), Ok((40000, 40999)));
         assert_eq!(parse_port_range(" 1 - 1 "), Ok((1, 1)));
         for bad in ["40999-40000", "0-10", "10", "a-b", "1-70000"] {

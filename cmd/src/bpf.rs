@@ -126,7 +126,7 @@ fn enable(args: EnableArgs) -> ExitCode {
         Ok(c) => c,
         Err(e) => return fail(ERROR, e),
     };
-    attach::prune();
+    let _ = attach::prune();
     let dir = cg.pins();
     let (done, verb) =
         if dir.exists() { (attach::update(&dir, &map), "settings updated") } else { (attach::attach(&cg, &map), "attached") };
@@ -141,14 +141,29 @@ fn enable(args: EnableArgs) -> ExitCode {
 }
 
 /// The cgroup of --cgroup PATH, of --own-cgroup, of --unit NAME, or the root.
+/// The root is only ever the default: a name that turns out to be the root
+/// (`.`, `x/..`, the mount itself, a process or unit in the root cgroup) is
+/// refused, as it would cover the whole host.
 fn named_cgroup(path: Option<&Path>, own: bool, unit: Option<&str>) -> Result<place::Cgroup, String> {
-    if own {
-        return place::cgroup(Some(&place::own_cgroup()?));
+    let (named, what) = if own {
+        (place::own_cgroup()?, "--own-cgroup: sockfix runs in".to_string())
+    } else if let Some(unit) = unit {
+        (unit_cgroup(unit)?, format!("--unit {unit}: it runs in"))
+    } else if let Some(p) = path {
+        (p.to_path_buf(), format!("--cgroup {}: it names", p.display()))
+    } else {
+        return place::cgroup(None);
+    };
+    let root = place::cgroup(None)?;
+    // "/" as /proc/PID/cgroup and systemd say it: the root.
+    let cg = if named == Path::new("/") { root.clone() } else { place::cgroup(Some(&named))? };
+    if cg.id == root.id {
+        return Err(format!(
+            "{what} the root cgroup ({}), every process of the host; to cover the whole host, leave out --cgroup, --unit and --own-cgroup",
+            root.path.display()
+        ));
     }
-    if let Some(unit) = unit {
-        return place::cgroup(Some(&unit_cgroup(unit)?));
-    }
-    place::cgroup(path)
+    Ok(cg)
 }
 
 /// A running unit's cgroup, as systemd says (ControlGroup=); a name
@@ -182,8 +197,12 @@ fn disable(args: DisableArgs) -> ExitCode {
         match named_cgroup(args.cgroup.as_deref(), args.own_cgroup, args.unit.as_deref()) {
             Ok(cg) => vec![(cg.path.display().to_string(), cg.pins())],
             // A cgroup already removed: its copy went with it, but its
-            // pins may be left; --all removes those.
-            Err(e) => return fail(ERROR, format!("{e} (sockfix bpf disable --all removes every copy)")),
+            // pins are left; they go as enable removes them (not with
+            // --all, which would detach every other copy too).
+            Err(e) => match attach::prune() {
+                0 => return fail(ERROR, e),
+                n => return fail(ERROR, format!("{e}; the pins of {n} removed cgroup(s) were removed")),
+            },
         }
     };
     let mut status = ExitCode::SUCCESS;
@@ -202,4 +221,25 @@ fn disable(args: DisableArgs) -> ExitCode {
         println!("sockfix bpf: not attached anywhere");
     }
     status
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What enable and disable both resolve: any name of the root cgroup
+    /// is refused (c-tests/bpf/t_bpf_edges.sh runs disable with them; enable
+    /// is only checked here, where nothing can be attached).
+    #[test]
+    fn root_cgroup_names_are_refused() {
+        let Ok(root) = place::cgroup2_root() else { return };
+        let r = root.display().to_string();
+        for name in
+            [".".to_string(), "/".into(), format!("{r}/"), format!("{r}/../{}", root.file_name().unwrap().to_string_lossy())]
+        {
+            let e = named_cgroup(Some(Path::new(&name)), false, None).unwrap_err();
+            assert!(e.contains("the root cgroup"), "{name}: {e}");
+        }
+        assert!(named_cgroup(None, false, None).is_ok_and(|c| c.path == root), "no name: the whole host");
+    }
 }

@@ -74,14 +74,16 @@ fn attach_whole(cg: &Cgroup, settings: &SettingsMap) -> Result<(), String> {
 
 /// Removes the pins of copies whose cgroup is gone (a unit that stopped
 /// without its ExecStopPost=, a cgroup removed by hand): their links went
-/// with the cgroup.
-pub fn prune() {
+/// with the cgroup. Returns how many were removed.
+pub fn prune() -> usize {
+    let mut removed = 0;
     for (id, dir) in place::attached() {
-        if place::cgroup_by_id(id).is_none() {
-            let _ = remove_pins(&dir);
+        if place::cgroup_by_id(id).is_none() && remove_pins(&dir).is_ok() {
+            removed += 1;
         }
     }
     tidy();
+    removed
 }
 
 /// With no copy left: the shared socket map's pin and the directory go too

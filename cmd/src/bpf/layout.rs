@@ -305,6 +305,16 @@ mod tests {
     }
 
     #[test]
+    fn a_mapped_source_address_is_an_ipv4_one() {
+        // Bound on an IPv6 socket, ::ffff:127.0.0.3 fails every connect to
+        // an IPv6 destination (EAFNOSUPPORT): it is 127.0.0.3, for IPv4 ones.
+        let m = compile(&settings(&[("SOCKFIX_BIND", "::ffff:127.0.0.3, ::1")], &[])).unwrap();
+        let c = m.conns[0];
+        assert_eq!((c.nbind4, c.nbind6), (1, 1));
+        assert_eq!(c.bind4[0].to_ne_bytes(), [127, 0, 0, 3]);
+    }
+
+    #[test]
     fn dest_rules_then_profiles_in_file_order() {
         let s = settings(
             &[("SOCKFIX_DEST", "10.0.0.0/8, :5432, [fd00::]/8:3306")],

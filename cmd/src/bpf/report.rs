@@ -109,10 +109,17 @@ pub fn status() -> ExitCode {
     let copies = place::attached();
     let mut problems = 0;
     for (id, dir) in &copies {
-        let at = place::cgroup_by_id(*id).map_or_else(|| format!("cgroup {id} (removed)"), |p| p.display().to_string());
         let links = links(dir);
         let since = links.iter().find_map(|l| l.1.clone()).unwrap_or_else(|| "?".into());
-        println!("attached to {at} (cgroup {id}) since {since}");
+        match place::cgroup_by_id(*id) {
+            Some(at) => println!("attached to {} (cgroup {id}) since {since}", at.display()),
+            None => {
+                // Its processes are gone; the pins keep the dead cgroup.
+                problems += 1;
+                println!("leftover: cgroup {id} (removed), attached since {since}");
+                println!("  leftover: {} pins a copy of a removed cgroup; the next sockfix bpf enable, or a disable naming the removed cgroup, removes it", dir.display());
+            }
+        }
         match attach::read(dir) {
             Ok(m) => println!("  settings: {}", summary(&m)),
             Err(e) => {
