@@ -78,6 +78,21 @@ in_cgroup() {
     sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$cg" "$@"
 }
 
+# bpf_status_removed ID OUT: `sockfix bpf status` into OUT once it shows the
+# copy of cgroup ID as removed: the kernel releases a removed cgroup, and
+# detaches its links, a moment after rmdir. Bounded (5 s); returns the
+# status's exit code.
+bpf_status_removed() {
+    local st=0
+    for _ in $(seq 50); do
+        "$SFX" bpf status >"$2" 2>&1
+        st=$?
+        grep -q "cgroup $1 (removed)" "$2" && break
+        sleep 0.1
+    done
+    return $st
+}
+
 # bpf_listen PORT [ADDR [NETNS]]: a server (on loopback, or ADDR in network
 # namespace NETNS) that accepts and holds its connections for up to 60 s
 # (tracked, stopped on exit). Sets SERVER_PID.

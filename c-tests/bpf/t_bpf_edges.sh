@@ -4,7 +4,9 @@
 # the IPv4 address it is, so IPv6 connections are not broken by it
 # (EAFNOSUPPORT) and mapped ones get it; a copy whose cgroup was removed is
 # a leftover in status (exit 1), and a disable naming that cgroup removes
-# its pins without touching other copies.
+# its pins without touching other copies; seen from a container (its own
+# cgroup namespace), a live copy out of sight is neither "removed" nor
+# pruned.
 source "$CT_ROOT/c-tests/common/lib.sh"
 source "$CT_ROOT/c-tests/bpf/bpf_lib.sh"
 
@@ -12,7 +14,7 @@ CLIENT=$CT_TMP/bpf_client
 gcc -O2 -static -o "$CLIENT" "$CT_ROOT/c-tests/bpf/bpf_client.c" 2>"$CT_TMP/cc.err" ||
     fail "cannot build a static client: $(head -n3 "$CT_TMP/cc.err")"
 
-bpf_cgroups on gone
+bpf_cgroups on gone box
 root=$(bpf_cgroup2_root)
 pins_before=$(ls /sys/fs/bpf/sockfix 2>/dev/null | sort)
 
@@ -47,9 +49,10 @@ out=$(in_cgroup "$CG_on" timeout 20 "$CLIENT" 127.0.0.1 47411) || fail "client: 
 
 # A copy whose cgroup goes.
 "$SFX" bpf enable --cgroup "$CG_gone" >/dev/null 2>&1 || fail "enable on $CG_gone"
-gone_pins=/sys/fs/bpf/sockfix/cg$(stat -c %i "$CG_gone")
+gone_id=$(stat -c %i "$CG_gone")
+gone_pins=/sys/fs/bpf/sockfix/cg$gone_id
 rmdir "$CG_gone" || fail "cannot remove $CG_gone"
-"$SFX" bpf status >"$CT_TMP/status.out" 2>&1
+bpf_status_removed "$gone_id" "$CT_TMP/status.out"
 st=$?
 note "$(cat "$CT_TMP/status.out")"
 [ $st = 1 ] || fail "status with a removed cgroup's copy: exit $st, not 1"
@@ -58,5 +61,17 @@ grep -q "leftover: cgroup .* (removed)" "$CT_TMP/status.out" || fail "no leftove
 note "$(cat "$CT_TMP/gone.out")"
 [ -e "$gone_pins" ] && fail "the removed cgroup's pins are left: $(cat "$CT_TMP/gone.out")"
 grep -q "attached to $CG_on " <("$SFX" bpf status 2>&1) || fail "the other copy went too"
+
+# Seen from a container (its own cgroup namespace, cgroup2 mounted afresh
+# from inside one of the test's cgroups), the copy on $CG_on is out of
+# sight: status says so, and what prunes removed cgroups' copies (a disable
+# naming a cgroup that is not there) leaves it, asking the kernel, not the
+# view, whether its cgroup is gone.
+in_cgroup "$CG_box" unshare -Cm sh -c "mount --make-rprivate / && umount -l '$root' && mount -t cgroup2 none '$root' &&
+    '$SFX' bpf status; '$SFX' bpf disable --cgroup sockfix-test-not-there" >"$CT_TMP/box.out" 2>&1
+note "from a container: $(grep -m1 'not visible' "$CT_TMP/box.out")"
+grep -q "attached to cgroup $(stat -c %i "$CG_on") (not visible from here" "$CT_TMP/box.out" ||
+    fail "status in a cgroup namespace: $(cat "$CT_TMP/box.out")"
+[ -e "/sys/fs/bpf/sockfix/cg$(stat -c %i "$CG_on")" ] || fail "a copy out of sight of a container was pruned as removed"
 "$SFX" bpf disable --cgroup "$CG_on" >/dev/null 2>&1 || fail "disable"
 exit 0

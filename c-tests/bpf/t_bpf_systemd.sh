@@ -47,7 +47,7 @@ bpftool cgroup show "$CG_unit" | grep -q sockfix && fail "still attached after E
 "$SFX" bpf enable --cgroup "$CG_gone" >/dev/null 2>&1 || fail "enable on the second cgroup"
 gone_id=$(stat -c %i "$CG_gone")
 rmdir "$CG_gone" || fail "cannot remove a cgroup with the companion attached"
-"$SFX" bpf status >"$CT_TMP/status.out" 2>&1
+bpf_status_removed "$gone_id" "$CT_TMP/status.out"
 grep -q "cgroup $gone_id (removed)" "$CT_TMP/status.out" || fail "status does not show the removed cgroup: $(cat "$CT_TMP/status.out")"
 "$SFX" bpf enable --cgroup "$CG_unit" >/dev/null 2>&1 || fail "enable after the removal"
 [ -e "/sys/fs/bpf/sockfix/cg$gone_id" ] && fail "the removed cgroup's pins were not pruned"

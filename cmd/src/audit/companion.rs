@@ -48,6 +48,10 @@ pub fn gather(notes: &mut Vec<String>) -> Vec<Copy> {
     let mut copies = Vec::new();
     for (id, dir) in place::attached() {
         let Some(path) = place::cgroup_by_id(id) else {
+            if attach::cgroup_gone(&dir) == Some(false) {
+                notes.push(format!("eBPF companion attached to cgroup {id}, not visible from here (another cgroup namespace?)"));
+                continue;
+            }
             notes.push(format!(
                 "eBPF companion pins {} name cgroup {id}, which no longer exists: leftovers that cover nothing \
                  (sockfix bpf disable --all removes them)",

@@ -77,13 +77,43 @@ fn attach_whole(cg: &Cgroup, settings: &SettingsMap) -> Result<(), String> {
 /// with the cgroup. Returns how many were removed.
 pub fn prune() -> usize {
     let mut removed = 0;
-    for (id, dir) in place::attached() {
-        if place::cgroup_by_id(id).is_none() && remove_pins(&dir).is_ok() {
+    for (_, dir) in place::attached() {
+        // The kernel's word, not whether this process can see the cgroup:
+        // in a container with its own cgroup namespace the host's cgroups
+        // are out of sight, and their copies must stay.
+        if cgroup_gone(&dir) == Some(true) && remove_pins(&dir).is_ok() {
             removed += 1;
         }
     }
     tidy();
     removed
+}
+
+/// Whether the cgroup of the copy pinned in `dir` has been removed, as the
+/// kernel says: a cgroup's links are detached when it goes, and their
+/// bpf_link_info then gives cgroup id 0. None: the link cannot be read.
+pub fn cgroup_gone(dir: &Path) -> Option<bool> {
+    const BPF_OBJ_GET: libc::c_long = 7;
+    const BPF_OBJ_GET_INFO_BY_FD: libc::c_long = 15;
+    let path = CString::new(dir.join(PROGRAMS[1].1).as_os_str().as_encoded_bytes()).ok()?;
+    // union bpf_attr's obj_get: pathname (u64), bpf_fd, file_flags.
+    let get: [u64; 3] = [path.as_ptr() as u64, 0, 0];
+    // SAFETY: bpf(2) reads the attr and the NUL-terminated path, both live.
+    let fd = unsafe { libc::syscall(libc::SYS_bpf, BPF_OBJ_GET, get.as_ptr(), std::mem::size_of_val(&get)) };
+    if fd < 0 {
+        return None;
+    }
+    // SAFETY: a new descriptor the kernel just gave us.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+    // struct bpf_link_info: type, id, prog_id (u32 each), then a union
+    // aligned to 8 whose cgroup member starts with cgroup_id (u64): offset 16.
+    let mut info = [0u64; 8];
+    // union bpf_attr's info: bpf_fd, info_len (u32), info (u64).
+    let attr: [u64; 2] = [fd.as_raw_fd() as u64 | (std::mem::size_of_val(&info) as u64) << 32, info.as_mut_ptr() as u64];
+    // SAFETY: the kernel writes at most info_len bytes into `info`.
+    let r = unsafe { libc::syscall(libc::SYS_bpf, BPF_OBJ_GET_INFO_BY_FD, attr.as_ptr(), std::mem::size_of_val(&attr)) };
+    const BPF_LINK_TYPE_CGROUP: u64 = 3;
+    (r == 0 && info[0] & 0xffff_ffff == BPF_LINK_TYPE_CGROUP).then_some(info[2] == 0)
 }
 
 /// With no copy left: the shared socket map's pin and the directory go too

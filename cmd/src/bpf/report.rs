@@ -111,9 +111,13 @@ pub fn status() -> ExitCode {
     for (id, dir) in &copies {
         let links = links(dir);
         let since = links.iter().find_map(|l| l.1.clone()).unwrap_or_else(|| "?".into());
-        match place::cgroup_by_id(*id) {
-            Some(at) => println!("attached to {} (cgroup {id}) since {since}", at.display()),
-            None => {
+        match (place::cgroup_by_id(*id), attach::cgroup_gone(dir)) {
+            (Some(at), _) => println!("attached to {} (cgroup {id}) since {since}", at.display()),
+            // Out of sight (another cgroup namespace), but the kernel has it.
+            (None, Some(false)) => println!(
+                "attached to cgroup {id} (not visible from here: another cgroup namespace, or just removed) since {since}"
+            ),
+            (None, _) => {
                 // Its processes are gone; the pins keep the dead cgroup.
                 problems += 1;
                 println!("leftover: cgroup {id} (removed), attached since {since}");
