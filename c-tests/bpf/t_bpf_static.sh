@@ -53,6 +53,13 @@ bpf_child_cgroup "$CG_on" inner
 out=$(in_cgroup "$CG_inner" timeout 20 "$CLIENT" 127.0.0.1 47311) || fail "client: $out"
 note "in a cgroup below, with its own copy: $out"
 expect_opts "$out" keepalive=1 idle=8 intvl=2 cnt=3 user_timeout=30000
+# ... for the connections it applies to: one its SOCKFIX_DEST leaves out
+# gets the outer copy's settings.
+"$SFX" bpf enable --cgroup "$CG_inner" --dest 10.0.0.0/8 --keepalive 8,2,3 >/dev/null 2>&1 ||
+    fail "enable --dest on the inner cgroup"
+out=$(in_cgroup "$CG_inner" timeout 20 "$CLIENT" 127.0.0.1 47311) || fail "client: $out"
+note "below, outside the inner copy's SOCKFIX_DEST: $out"
+expect_opts "$out" keepalive=1 idle=7 user_timeout=20000
 "$SFX" bpf disable --cgroup "$CG_inner" >/dev/null || fail "disable the inner copy"
 out=$(in_cgroup "$CG_inner" timeout 20 "$CLIENT" 127.0.0.1 47311) || fail "client: $out"
 note "the same cgroup, its copy gone: $out"
