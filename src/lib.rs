@@ -118,6 +118,7 @@ extern "C" fn constructor(argc: c_int, argv: *const *const c_char, envp: *const 
         }
     }
     let _ = SETTINGS.set(Box::new(settings));
+    log::note_on();
 }
 
 /// In every fork child (glibc runs it; vfork and raw clone do not).

@@ -98,7 +98,10 @@ pub fn io(fd: c_int, dir: Dir, what: &str, mut call: impl FnMut() -> isize) -> i
     }
     let first = signals::runs();
     let r = call();
-    if r >= 0 {
+    // A failure with no handler of ours run since the call began (EAGAIN,
+    // mostly) has nothing to resume and, with logging off, nothing to say:
+    // errno is not even asked.
+    if r >= 0 || (signals::none_since(first) && !crate::log::on()) {
         return r;
     }
     match sys::errno() {

@@ -133,6 +133,13 @@ pub fn runs() -> Runs {
     Runs(RUN_COUNT.load(Relaxed))
 }
 
+/// Whether no handler of ours ran (on any thread) since `since`: then an
+/// EINTR has no handler run to be resumed for.
+#[inline(always)]
+pub fn none_since(since: Runs) -> bool {
+    RUN_COUNT.load(Relaxed) == since.0
+}
+
 /// Whether run number `mark` (0: none) came after the snapshot `since`.
 fn ran_after(mark: Option<usize>, since: Runs) -> bool {
     mark.is_some_and(|m| m != 0 && (m.wrapping_sub(since.0) as isize) > 0)
