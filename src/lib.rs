@@ -117,8 +117,8 @@ extern "C" fn constructor(argc: c_int, argv: *const *const c_char, envp: *const 
             log::warn(&settings.log, warning);
         }
     }
+    log::set_on(settings.active && settings.log != settings::LogTarget::Off);
     let _ = SETTINGS.set(Box::new(settings));
-    log::note_on();
 }
 
 /// In every fork child (glibc runs it; vfork and raw clone do not).

@@ -66,13 +66,12 @@ pub fn target() -> Option<&'static LogTarget> {
     crate::settings_ready().map(|s| &s.log).filter(|t| **t != LogTarget::Off)
 }
 
-/// `target().is_some()`, as one load for the hot paths (a failed read
-/// checks it before asking errno), set by the constructor once the
-/// settings are in place.
+/// What `target().is_some()` says, as one load for the hot paths (a failed
+/// read checks it before asking errno); set by the constructor.
 static ON: AtomicBool = AtomicBool::new(false);
 
-pub fn note_on() {
-    ON.store(target().is_some(), Relaxed);
+pub fn set_on(on: bool) {
+    ON.store(on, Relaxed);
 }
 
 #[inline(always)]
