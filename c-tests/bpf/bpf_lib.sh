@@ -15,6 +15,10 @@ clear_stray_settings LD_PRELOAD
 grep -qw bpf /proc/filesystems || skip "the kernel has no bpf filesystem (no CONFIG_BPF_SYSCALL)"
 
 SFX=$CT_SFX
+# The tests' listening ports: $((BPF_PORTS + N)), just below the kernel's
+# ephemeral range, so no client's own local port can already hold one.
+read -r BPF_PORTS _ </proc/sys/net/ipv4/ip_local_port_range
+BPF_PORTS=$((BPF_PORTS - 1000))
 # No config file of the machine's: every test states its settings.
 export SOCKFIX_CONFIG=/dev/null
 

@@ -15,8 +15,8 @@ gcc -O2 -static -o "$CLIENT" "$CT_ROOT/c-tests/bpf/bpf_client.c" 2>"$CT_TMP/cc.e
     fail "cannot build a static client: $(head -n3 "$CT_TMP/cc.err")"
 
 bpf_cgroups on off
-IN=47331
-OUT=47332
+IN=$((BPF_PORTS + 31))
+OUT=$((BPF_PORTS + 32))
 # Both servers hold their connections for 60 s, then end: so do the
 # clients blocked in read (the test's own bound besides the EXIT trap).
 bpf_listen $IN

@@ -30,21 +30,21 @@ note "$(cat "$CT_TMP/root.out")"
 [ -e "/sys/fs/bpf/sockfix/cg$(stat -c %i "$root")" ] && fail "pinned on the root cgroup"
 
 # A mapped source address.
-bpf_listen 47411
+bpf_listen $((BPF_PORTS + 111))
 if python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null; then
-    bpf_listen 47412 ::1
+    bpf_listen $((BPF_PORTS + 112)) ::1
     "$SFX" bpf enable --cgroup "$CG_on" --bind ::ffff:127.0.0.3 >"$CT_TMP/bind.out" 2>&1 ||
         fail "enable --bind mapped: $(cat "$CT_TMP/bind.out")"
     grep -q "source 127.0.0.3" "$CT_TMP/bind.out" || fail "mapped source: $(cat "$CT_TMP/bind.out")"
-    out=$(in_cgroup "$CG_on" timeout 20 "$CLIENT" ::1 47412)
+    out=$(in_cgroup "$CG_on" timeout 20 "$CLIENT" ::1 $((BPF_PORTS + 112)))
     note "IPv6 destination: $out"
     expect_opts "$out" keepalive=1
     [[ $out == *"local=::1:"* ]] || fail "IPv6 destination: $out"
-    out=$(in_cgroup "$CG_on" timeout 20 "$CLIENT" ::ffff:127.0.0.1 47411) || fail "client: $out"
+    out=$(in_cgroup "$CG_on" timeout 20 "$CLIENT" ::ffff:127.0.0.1 $((BPF_PORTS + 111))) || fail "client: $out"
     note "mapped destination: $out"
     [[ $out == *"local=::ffff:127.0.0.3:"* ]] || fail "mapped destination: $out"
 fi
-out=$(in_cgroup "$CG_on" timeout 20 "$CLIENT" 127.0.0.1 47411) || fail "client: $out"
+out=$(in_cgroup "$CG_on" timeout 20 "$CLIENT" 127.0.0.1 $((BPF_PORTS + 111))) || fail "client: $out"
 [[ $out == *"local=127.0.0.3:"* ]] || fail "IPv4 destination: $out"
 
 # A copy whose cgroup goes.

@@ -13,7 +13,7 @@ need strace
 
 CLIENT=$CT_BIN/bpf_client
 bpf_cgroups lib
-bpf_listen 47321
+bpf_listen $((BPF_PORTS + 21))
 
 "$SFX" bpf enable --cgroup "$CG_lib" --keepalive 9,4,5 --user-timeout 20s >"$CT_TMP/enable.out" 2>&1 ||
     fail "enable: $(cat "$CT_TMP/enable.out")"
@@ -22,7 +22,7 @@ bpf_listen 47321
 # library's setsockopt calls are the only ones.
 out=$(in_cgroup "$CG_lib" env LD_PRELOAD="$CT_LIB" SOCKFIX_CONFIG=/dev/null SOCKFIX_KEEPIDLE=9 SOCKFIX_KEEPINTVL=4 \
     SOCKFIX_KEEPCNT=5 SOCKFIX_USER_TIMEOUT=20s \
-    strace -f -qq -e trace=setsockopt -o "$CT_TMP/strace.out" timeout 20 "$CLIENT" 127.0.0.1 47321) || fail "client: $out"
+    strace -f -qq -e trace=setsockopt -o "$CT_TMP/strace.out" timeout 20 "$CLIENT" 127.0.0.1 $((BPF_PORTS + 21))) || fail "client: $out"
 note "library and companion, same settings: $out"
 expect_opts "$out" keepalive=1 idle=9 intvl=4 cnt=5 user_timeout=20000
 for opt in SO_KEEPALIVE TCP_KEEPIDLE TCP_KEEPINTVL TCP_KEEPCNT TCP_USER_TIMEOUT; do
@@ -33,7 +33,7 @@ done
 # Different settings: each option the library set is the library's; the
 # user timeout, which the library leaves off, is the companion's.
 out=$(in_cgroup "$CG_lib" env LD_PRELOAD="$CT_LIB" SOCKFIX_CONFIG=/dev/null SOCKFIX_KEEPIDLE=7 \
-    timeout 20 "$CLIENT" 127.0.0.1 47321) || fail "client: $out"
+    timeout 20 "$CLIENT" 127.0.0.1 $((BPF_PORTS + 21))) || fail "client: $out"
 note "library keepidle 7, companion 9: $out"
 expect_opts "$out" keepalive=1 idle=7 intvl=15 cnt=9 user_timeout=20000
 
@@ -60,15 +60,15 @@ print("keepalive=%d idle=%d intvl=%d cnt=%d user_timeout=%d" % (g(socket.SOL_SOC
     wait $pid
     cat "$CT_TMP/accepted-$1.out"
 }
-out=$(accepted 47322 0)
+out=$(accepted $((BPF_PORTS + 22)) 0)
 note "accepted, SOCKFIX_SERVER off: $out"
 expect_opts "$out" keepalive=0 user_timeout=0
 "$SFX" bpf enable --cgroup "$CG_lib" --keepalive 9,4,5 --user-timeout 20s --server >"$CT_TMP/enable2.out" 2>&1 ||
     fail "enable --server: $(cat "$CT_TMP/enable2.out")"
-out=$(accepted 47323 0)
+out=$(accepted $((BPF_PORTS + 23)) 0)
 note "accepted, SOCKFIX_SERVER on: $out"
 expect_opts "$out" keepalive=1 idle=9 intvl=4 cnt=5 user_timeout=20000
-out=$(accepted 47324 300)
+out=$(accepted $((BPF_PORTS + 24)) 300)
 note "accepted from a listener with its own TCP_KEEPIDLE=300: $out"
 expect_opts "$out" keepalive=1 idle=300 intvl=4 cnt=5
 exit 0

@@ -13,7 +13,7 @@ CLIENT=$CT_TMP/bpf_client
 gcc -O2 -static -o "$CLIENT" "$CT_ROOT/c-tests/bpf/bpf_client.c" 2>"$CT_TMP/cc.err" ||
     fail "cannot build a static client: $(head -n3 "$CT_TMP/cc.err")"
 bpf_cgroups src
-bpf_listen 47351
+bpf_listen $((BPF_PORTS + 51))
 
 # The range: four ports the kernel does not hand out itself here.
 read -r lo_eph hi_eph </proc/sys/net/ipv4/ip_local_port_range
@@ -25,7 +25,7 @@ note "$(cat "$CT_TMP/enable.out")"
 
 declare -A seen=()
 for i in 1 2 3 4; do
-    out=$(in_cgroup "$CG_src" timeout 20 "$CLIENT" 127.0.0.1 47351) || fail "client $i: $out"
+    out=$(in_cgroup "$CG_src" timeout 20 "$CLIENT" 127.0.0.1 $((BPF_PORTS + 51))) || fail "client $i: $out"
     local_end=${out##*local=}
     ip=${local_end%:*} port=${local_end##*:}
     note "connection $i: from $local_end"
@@ -36,17 +36,17 @@ for i in 1 2 3 4; do
 done
 # Every port of the range is taken (held by the server, or in TIME_WAIT):
 # the kernel chooses, and the connect goes on.
-out=$(in_cgroup "$CG_src" timeout 20 "$CLIENT" 127.0.0.1 47351) || fail "client after the range: $out"
+out=$(in_cgroup "$CG_src" timeout 20 "$CLIENT" 127.0.0.1 $((BPF_PORTS + 51))) || fail "client after the range: $out"
 note "the range used up: from ${out##*local=}"
 port=${out##*:}
 [ "$port" -lt "$LOW" ] || [ "$port" -gt "$HIGH" ] || fail "a fifth connection got port $port of a used-up range"
 
 # Addresses only (no range): the kernel picks the port; a mapped destination.
 "$SFX" bpf enable --cgroup "$CG_src" --bind 127.0.0.3 >/dev/null 2>&1 || fail "enable --bind 127.0.0.3"
-out=$(in_cgroup "$CG_src" timeout 20 "$CLIENT" 127.0.0.1 47351) || fail "client: $out"
+out=$(in_cgroup "$CG_src" timeout 20 "$CLIENT" 127.0.0.1 $((BPF_PORTS + 51))) || fail "client: $out"
 note "address only: from ${out##*local=}"
 [[ $out == *" local=127.0.0.3:"* ]] || fail "not from 127.0.0.3: $out"
-out=$(in_cgroup "$CG_src" timeout 20 "$CLIENT" ::ffff:127.0.0.1 47351) || fail "client: $out"
+out=$(in_cgroup "$CG_src" timeout 20 "$CLIENT" ::ffff:127.0.0.1 $((BPF_PORTS + 51))) || fail "client: $out"
 note "IPv4-mapped destination: from ${out##*local=}"
 [[ $out == *" local=::ffff:127.0.0.3:"* ]] || fail "not from ::ffff:127.0.0.3: $out"
 
@@ -57,7 +57,7 @@ s = socket.socket()
 s.bind(("127.0.0.4", 0))
 s.connect(("127.0.0.1", int(sys.argv[1])))
 print("local=%s:%d" % s.getsockname())
-' 47351) || fail "a program that binds: $out"
+' $((BPF_PORTS + 51))) || fail "a program that binds: $out"
 note "a program that binds itself: $out"
 [[ $out == local=127.0.0.4:* ]] || fail "the program's own bind was overridden: $out"
 "$SFX" bpf disable --cgroup "$CG_src" >/dev/null || fail "disable"
@@ -67,7 +67,7 @@ note "a program that binds itself: $out"
 # sources: the address, and ports in the range.
 LOW2=$((HIGH + 10)) HIGH2=$((HIGH + 11))
 for i in 1 2; do
-    out=$(env LD_PRELOAD="$CT_LIB" SOCKFIX_BIND=127.0.0.2 SOCKFIX_PORTS="$LOW2-$HIGH2" timeout 20 "$CT_BIN/bpf_client" 127.0.0.1 47351) ||
+    out=$(env LD_PRELOAD="$CT_LIB" SOCKFIX_BIND=127.0.0.2 SOCKFIX_PORTS="$LOW2-$HIGH2" timeout 20 "$CT_BIN/bpf_client" 127.0.0.1 $((BPF_PORTS + 51))) ||
         fail "library client $i: $out"
     note "the library, PORTS=$LOW2-$HIGH2: from ${out##*local=}"
     port=${out##*:}

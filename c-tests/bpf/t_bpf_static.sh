@@ -16,8 +16,8 @@ gcc -O2 -static -o "$CLIENT" "$CT_ROOT/c-tests/bpf/bpf_client.c" 2>"$CT_TMP/cc.e
 file -L "$CLIENT" | grep -q 'statically linked' || fail "the client is not static: $(file -L "$CLIENT")"
 
 bpf_cgroups on off
-bpf_listen 47311
-bpf_listen 47312
+bpf_listen $((BPF_PORTS + 11))
+bpf_listen $((BPF_PORTS + 12))
 
 "$SFX" bpf status >"$CT_TMP/status0.out"
 st=$?
@@ -29,20 +29,20 @@ grep -q "sockfix-test-on-$$" "$CT_TMP/status0.out" && fail "attached before enab
     >"$CT_TMP/enable.out" 2>&1 || fail "enable: $(cat "$CT_TMP/enable.out")"
 note "$(cat "$CT_TMP/enable.out")"
 
-out=$(timeout 20 "$CLIENT" 127.0.0.1 47311) || fail "client: $out"
+out=$(timeout 20 "$CLIENT" 127.0.0.1 $((BPF_PORTS + 11))) || fail "client: $out"
 note "outside the cgroup: $out"
 expect_opts "$out" keepalive=0 user_timeout=0
-out=$(in_cgroup "$CG_off" timeout 20 "$CLIENT" 127.0.0.1 47311) || fail "client: $out"
+out=$(in_cgroup "$CG_off" timeout 20 "$CLIENT" 127.0.0.1 $((BPF_PORTS + 11))) || fail "client: $out"
 note "in a sibling cgroup: $out"
 expect_opts "$out" keepalive=0 user_timeout=0
 
-out=$(in_cgroup "$CG_on" timeout 20 "$CLIENT" 127.0.0.1 47311) || fail "client: $out"
+out=$(in_cgroup "$CG_on" timeout 20 "$CLIENT" 127.0.0.1 $((BPF_PORTS + 11))) || fail "client: $out"
 note "static client in the cgroup: $out"
 expect_opts "$out" keepalive=1 idle=7 intvl=2 cnt=3 user_timeout=20000 syncnt=2
-out=$(in_cgroup "$CG_on" timeout 20 "$CLIENT" 127.0.0.1 47311 own-idle 100) || fail "client: $out"
+out=$(in_cgroup "$CG_on" timeout 20 "$CLIENT" 127.0.0.1 $((BPF_PORTS + 11)) own-idle 100) || fail "client: $out"
 note "one that sets TCP_KEEPIDLE=100 itself: $out"
 expect_opts "$out" keepalive=1 idle=100 intvl=2 cnt=3
-out=$(in_cgroup "$CG_on" timeout 20 "$CLIENT" ::ffff:127.0.0.1 47311) || fail "client: $out"
+out=$(in_cgroup "$CG_on" timeout 20 "$CLIENT" ::ffff:127.0.0.1 $((BPF_PORTS + 11))) || fail "client: $out"
 note "IPv4-mapped destination on an IPv6 socket: $out"
 expect_opts "$out" keepalive=1 idle=7
 
@@ -50,18 +50,18 @@ expect_opts "$out" keepalive=1 idle=7
 bpf_child_cgroup "$CG_on" inner
 "$SFX" bpf enable --cgroup "$CG_inner" --keepalive 8,2,3 --user-timeout 30s >"$CT_TMP/inner.out" 2>&1 ||
     fail "enable on the inner cgroup: $(cat "$CT_TMP/inner.out")"
-out=$(in_cgroup "$CG_inner" timeout 20 "$CLIENT" 127.0.0.1 47311) || fail "client: $out"
+out=$(in_cgroup "$CG_inner" timeout 20 "$CLIENT" 127.0.0.1 $((BPF_PORTS + 11))) || fail "client: $out"
 note "in a cgroup below, with its own copy: $out"
 expect_opts "$out" keepalive=1 idle=8 intvl=2 cnt=3 user_timeout=30000
 # ... for the connections it applies to: one its SOCKFIX_DEST leaves out
 # gets the outer copy's settings.
 "$SFX" bpf enable --cgroup "$CG_inner" --dest 10.0.0.0/8 --keepalive 8,2,3 >/dev/null 2>&1 ||
     fail "enable --dest on the inner cgroup"
-out=$(in_cgroup "$CG_inner" timeout 20 "$CLIENT" 127.0.0.1 47311) || fail "client: $out"
+out=$(in_cgroup "$CG_inner" timeout 20 "$CLIENT" 127.0.0.1 $((BPF_PORTS + 11))) || fail "client: $out"
 note "below, outside the inner copy's SOCKFIX_DEST: $out"
 expect_opts "$out" keepalive=1 idle=7 user_timeout=20000
 "$SFX" bpf disable --cgroup "$CG_inner" >/dev/null || fail "disable the inner copy"
-out=$(in_cgroup "$CG_inner" timeout 20 "$CLIENT" 127.0.0.1 47311) || fail "client: $out"
+out=$(in_cgroup "$CG_inner" timeout 20 "$CLIENT" 127.0.0.1 $((BPF_PORTS + 11))) || fail "client: $out"
 note "the same cgroup, its copy gone: $out"
 expect_opts "$out" keepalive=1 idle=7 user_timeout=20000
 
@@ -69,28 +69,28 @@ expect_opts "$out" keepalive=1 idle=7 user_timeout=20000
 "$SFX" bpf enable --cgroup "$CG_on" --keepalive 9,2,3 >"$CT_TMP/enable2.out" 2>&1 ||
     fail "enable again: $(cat "$CT_TMP/enable2.out")"
 grep -q "settings updated" "$CT_TMP/enable2.out" || fail "enable again did not update: $(cat "$CT_TMP/enable2.out")"
-out=$(in_cgroup "$CG_on" timeout 20 "$CLIENT" 127.0.0.1 47311) || fail "client: $out"
+out=$(in_cgroup "$CG_on" timeout 20 "$CLIENT" 127.0.0.1 $((BPF_PORTS + 11))) || fail "client: $out"
 expect_opts "$out" keepalive=1 idle=9 user_timeout=0 syncnt=6
 [ "$(ls /sys/fs/bpf/sockfix | grep -c '^cg')" -ge 1 ] || fail "nothing pinned"
 
 # SOCKFIX_DEST and a [dest] profile, from a config file, as the library reads them.
 cat >"$CT_TMP/sockfix.conf" <<EOF
-SOCKFIX_DEST=127.0.0.1:47311, [::1]:47312
+SOCKFIX_DEST=127.0.0.1:$((BPF_PORTS + 11)), [::1]:$((BPF_PORTS + 12))
 SOCKFIX_KEEPIDLE=5
-[dest [::1]:47312]
+[dest [::1]:$((BPF_PORTS + 12))]
 SOCKFIX_KEEPIDLE=42
 EOF
 SOCKFIX_CONFIG=$CT_TMP/sockfix.conf "$SFX" bpf enable --cgroup "$CG_on" >"$CT_TMP/enable3.out" 2>&1 ||
     fail "enable with a config file: $(cat "$CT_TMP/enable3.out")"
-out=$(in_cgroup "$CG_on" timeout 20 "$CLIENT" 127.0.0.1 47311) || fail "client: $out"
+out=$(in_cgroup "$CG_on" timeout 20 "$CLIENT" 127.0.0.1 $((BPF_PORTS + 11))) || fail "client: $out"
 note "in SOCKFIX_DEST: $out"
 expect_opts "$out" keepalive=1 idle=5
-out=$(in_cgroup "$CG_on" timeout 20 "$CLIENT" 127.0.0.1 47312) || fail "client: $out"
+out=$(in_cgroup "$CG_on" timeout 20 "$CLIENT" 127.0.0.1 $((BPF_PORTS + 12))) || fail "client: $out"
 note "outside SOCKFIX_DEST: $out"
 expect_opts "$out" keepalive=0 idle=7200
 if python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null; then
-    bpf_listen 47312 ::1
-    out=$(in_cgroup "$CG_on" timeout 20 "$CLIENT" ::1 47312) || fail "client: $out"
+    bpf_listen $((BPF_PORTS + 12)) ::1
+    out=$(in_cgroup "$CG_on" timeout 20 "$CLIENT" ::1 $((BPF_PORTS + 12))) || fail "client: $out"
     note "the [dest] profile's destination: $out"
     expect_opts "$out" keepalive=1 idle=42
 else
@@ -123,7 +123,7 @@ for i in 1 2; do
 done
 [ -e "/sys/fs/bpf/sockfix/cg$(stat -c %i "$CG_on")" ] && fail "pins left after disable"
 bpftool cgroup show "$CG_on" | grep -q sockfix && fail "still attached after disable: $(bpftool cgroup show "$CG_on")"
-out=$(in_cgroup "$CG_on" timeout 20 "$CLIENT" 127.0.0.1 47311) || fail "client: $out"
+out=$(in_cgroup "$CG_on" timeout 20 "$CLIENT" 127.0.0.1 $((BPF_PORTS + 11))) || fail "client: $out"
 expect_opts "$out" keepalive=0
 "$SFX" bpf status >/dev/null 2>&1
 st=$?

@@ -14,7 +14,7 @@ CLIENT=$CT_TMP/bpf_client
 gcc -O2 -static -o "$CLIENT" "$CT_ROOT/c-tests/bpf/bpf_client.c" 2>"$CT_TMP/cc.err" ||
     fail "cannot build a static client: $(head -n3 "$CT_TMP/cc.err")"
 bpf_cgroups unit gone
-bpf_listen 47331
+bpf_listen $((BPF_PORTS + 31))
 
 mkdir -p "$CT_TMP/root"
 "$SFX" systemd exporter --bpf --keepalive 6,2,3 --user-timeout 25s --root "$CT_TMP/root" >"$CT_TMP/write.out" 2>&1 ||
@@ -34,7 +34,7 @@ mapfile -t envs < <(sed -n 's/^Environment="\(.*\)"$/\1/p' "$dropin")
 # shellcheck disable=SC2086 # the command line as systemd splits it
 in_cgroup "$CG_unit" env "${envs[@]}" $pre >"$CT_TMP/pre.out" 2>&1 || fail "ExecStartPre=: $(cat "$CT_TMP/pre.out")"
 note "ExecStartPre=: $(cat "$CT_TMP/pre.out")"
-out=$(in_cgroup "$CG_unit" timeout 20 "$CLIENT" 127.0.0.1 47331) || fail "client: $out"
+out=$(in_cgroup "$CG_unit" timeout 20 "$CLIENT" 127.0.0.1 $((BPF_PORTS + 31))) || fail "client: $out"
 note "the unit's static program: $out"
 expect_opts "$out" keepalive=1 idle=6 intvl=2 cnt=3 user_timeout=25000
 # ... and at stop: ExecStopPost=.
