@@ -82,6 +82,15 @@ in_cgroup() {
     sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$cg" "$@"
 }
 
+# bpf_static_client: bpf_client.c built -static as $CLIENT ($CT_TMP/bpf_client):
+# a program no preload library reaches, checked to be one.
+bpf_static_client() {
+    CLIENT=$CT_TMP/bpf_client
+    gcc -O2 -static -o "$CLIENT" "$CT_ROOT/c-tests/bpf/bpf_client.c" 2>"$CT_TMP/cc.err" ||
+        fail "cannot build a static client: $(head -n3 "$CT_TMP/cc.err")"
+    file -L "$CLIENT" | grep -q 'statically linked' || fail "the client is not static: $(file -L "$CLIENT")"
+}
+
 # bpf_status_removed ID OUT: `sockfix bpf status` into OUT once it shows the
 # copy of cgroup ID as removed: the kernel releases a removed cgroup, and
 # detaches its links, a moment after rmdir. Bounded (5 s); returns the

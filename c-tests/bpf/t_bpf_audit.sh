@@ -10,9 +10,7 @@ source "$CT_ROOT/c-tests/common/lib.sh"
 source "$CT_ROOT/c-tests/bpf/bpf_lib.sh"
 need python3
 
-CLIENT=$CT_TMP/bpf_client
-gcc -O2 -static -o "$CLIENT" "$CT_ROOT/c-tests/bpf/bpf_client.c" 2>"$CT_TMP/cc.err" ||
-    fail "cannot build a static client: $(head -n3 "$CT_TMP/cc.err")"
+bpf_static_client
 
 bpf_cgroups on off
 IN=$((BPF_PORTS + 31))

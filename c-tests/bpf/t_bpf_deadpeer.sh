@@ -11,9 +11,7 @@ need ip
 need nft
 source "$CT_ROOT/c-tests/live/live_lib.sh"
 
-CLIENT=$CT_TMP/bpf_client
-gcc -O2 -static -o "$CLIENT" "$CT_ROOT/c-tests/bpf/bpf_client.c" 2>"$CT_TMP/cc.err" ||
-    fail "cannot build a static client: $(head -n3 "$CT_TMP/cc.err")"
+bpf_static_client
 
 live_two_hosts sfx-bpf
 bpf_cgroups on off

@@ -10,9 +10,7 @@
 source "$CT_ROOT/c-tests/common/lib.sh"
 source "$CT_ROOT/c-tests/bpf/bpf_lib.sh"
 
-CLIENT=$CT_TMP/bpf_client
-gcc -O2 -static -o "$CLIENT" "$CT_ROOT/c-tests/bpf/bpf_client.c" 2>"$CT_TMP/cc.err" ||
-    fail "cannot build a static client: $(head -n3 "$CT_TMP/cc.err")"
+bpf_static_client
 
 bpf_cgroups on gone box
 root=$(bpf_cgroup2_root)

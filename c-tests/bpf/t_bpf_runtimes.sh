@@ -34,7 +34,7 @@ bpf_cgroups on off
     skip "BPF programs are attached above $CG_off (another copy host-wide?)"
 
 # --- Clients --------------------------------------------------------------
-gcc -O2 -static -o "$CT_TMP/bpf_client" "$B/bpf_client.c" || fail "cannot build bpf_client -static"
+bpf_static_client
 # Go: its caches and home in $CT_TMP, nothing written elsewhere.
 env GOCACHE="$CT_TMP/go/cache" GOPATH="$CT_TMP/go/path" HOME="$CT_TMP/go" GO111MODULE=off CGO_ENABLED=0 \
     go build -o "$CT_TMP/bpf_goclient" "$B/bpf_goclient.go" || fail "cannot build bpf_goclient"
