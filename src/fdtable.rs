@@ -52,6 +52,27 @@ pub const APP_LINGER: u32 = 1 << 16;
 /// The program bound the socket itself: its source is left alone.
 pub const APP_BOUND: u32 = 1 << 17;
 
+/// Logging is on, so a failed call on this TCP socket takes the checked
+/// path of resume::io, which says when a keepalive or user timeout ended the
+/// connection; without it the fast path does not even ask errno. Set with
+/// TCP (`tcp_mark`), it costs the calls of a process that does not log
+/// nothing.
+pub const LOGGED: u32 = 1 << 18;
+
+static TCP_MARK: AtomicU32 = AtomicU32::new(TCP);
+
+/// The bits that mark an fd as a TCP socket: TCP, with LOGGED when the
+/// process logs.
+#[inline(always)]
+pub fn tcp_mark() -> u32 {
+    TCP_MARK.load(Relaxed)
+}
+
+/// Called by the constructor, once the settings say whether to log.
+pub fn set_logging(on: bool) {
+    TCP_MARK.store(if on { TCP | LOGGED } else { TCP }, Relaxed);
+}
+
 /// The connection has an idle check; its threshold in seconds is in the top
 /// 12 bits (IDLE_SHIFT), so the hot path needs no other lookup.
 pub const IDLE_CHECK: u32 = 1 << 19;

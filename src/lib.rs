@@ -117,7 +117,7 @@ extern "C" fn constructor(argc: c_int, argv: *const *const c_char, envp: *const 
             log::warn(&settings.log, warning);
         }
     }
-    log::set_on(settings.active && settings.log != settings::LogTarget::Off);
+    fdtable::set_logging(settings.active && settings.log != settings::LogTarget::Off);
     let _ = SETTINGS.set(Box::new(settings));
 }
 

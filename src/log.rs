@@ -18,7 +18,7 @@ use crate::section::{self, Masked, OwnFd};
 use crate::settings::LogTarget;
 use crate::sys;
 use core::fmt::{self, Write};
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 const LINE_MAX: usize = 512;
 
@@ -64,19 +64,6 @@ macro_rules! log {
 /// loaded yet.
 pub fn target() -> Option<&'static LogTarget> {
     crate::settings_ready().map(|s| &s.log).filter(|t| **t != LogTarget::Off)
-}
-
-/// What `target().is_some()` says, as one load for the hot paths (a failed
-/// read checks it before asking errno); set by the constructor.
-static ON: AtomicBool = AtomicBool::new(false);
-
-pub fn set_on(on: bool) {
-    ON.store(on, Relaxed);
-}
-
-#[inline(always)]
-pub fn on() -> bool {
-    ON.load(Relaxed)
 }
 
 /// fd 2's identity when the library started: (device, inode); 0 when fd 2

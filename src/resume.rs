@@ -49,13 +49,6 @@ pub fn eintr_enabled() -> bool {
     crate::settings_ready().is_some_and(|s| s.eintr)
 }
 
-/// Whether `fd` may need resuming: the table marks it TCP. The hooks test
-/// this first and otherwise tail-call libc, so the fast path is one load.
-#[inline(always)]
-pub fn tracked(fd: c_int) -> bool {
-    fdtable::get(fd) & fdtable::TCP != 0
-}
-
 /// A read or write to make (again after EINTR), as the out-of-line paths
 /// get it: the closure's address and a function that calls it. This is what
 /// `&mut dyn FnMut() -> isize` would be, without a vtable: a vtable is a
@@ -85,27 +78,55 @@ impl<'a> Call<'a> {
     }
 }
 
-/// Runs a read or write `call` on a tracked `fd`: the idle check before a
-/// write on a connection that has one, then the call, resumed after EINTR.
-/// Inlined into each hook: when the fd has neither an idle check nor a
-/// socket timeout of the program's, and the call is not interrupted, this
-/// is the call and two loads; everything else is out of line.
+/// A call in progress on the fast path: the hook's arguments and the
+/// handler-run count taken before it, which is all a resume needs.
+pub struct Pending<A> {
+    fd: c_int,
+    args: A,
+    first: Runs,
+}
+
+/// Runs a read or write on a TCP `fd` whose table entry is `entry`: `call`
+/// makes the call to libc with `args` (the hook's arguments). The idle
+/// check before a write on a connection that has one, then the call,
+/// resumed after EINTR.
+///
+/// Inlined into each hook, and shaped for its instruction count, since
+/// every read of a TCP connection comes here: when the fd has neither an
+/// idle check nor a socket timeout of the program's, this is a few stores,
+/// the call and a sign test; a failure costs a compare more unless a
+/// handler of ours ran meanwhile or logging is on. `call` captures nothing:
+/// the arguments are kept in memory across the call (`Pending`, made with
+/// four stores, where keeping them in callee-saved registers would cost a
+/// push, a move and a pop each), and only the out-of-line paths read them
+/// back.
 #[inline(always)]
-pub fn io(fd: c_int, dir: Dir, what: &str, mut call: impl FnMut() -> isize) -> isize {
-    let entry = fdtable::get(fd);
-    if entry & (fdtable::IDLE_CHECK | dir.timeout_flag()) != 0 {
-        return io_with_checks(fd, entry, dir, what, Call::new(&mut call));
+pub fn io<A: Copy>(fd: c_int, entry: u32, dir: Dir, what: &'static str, args: A, call: fn(c_int, A) -> isize) -> isize {
+    let pending = Pending { fd, args, first: signals::runs() };
+    if entry & (fdtable::IDLE_CHECK | fdtable::LOGGED | dir.timeout_flag()) != 0 {
+        return io_with_checks(entry, dir, what, &pending, call);
     }
-    let first = signals::runs();
-    let r = call();
+    // SAFETY: an empty asm statement: it only tells the optimiser that
+    // `pending` may be read, so it is written before the call (and, since
+    // its address escaped, read back after it) rather than kept in
+    // registers saved across the call.
+    unsafe { core::arch::asm!("/* {0} */", in(reg) &pending, options(nostack, preserves_flags, readonly)) };
+    let r = call(fd, args);
     // A failure with no handler of ours run since the call began (EAGAIN,
-    // mostly) has nothing to resume and, with logging off, nothing to say:
-    // errno is not even asked.
-    if r >= 0 || (signals::none_since(first) && !crate::log::on()) {
+    // mostly) has nothing to resume and, logging being off (LOGGED), nothing
+    // to say: errno is not even asked.
+    if r >= 0 || signals::none_since(pending.first) {
         return r;
     }
+    failed(dir, what, &pending, r, call)
+}
+
+/// After a failed call: resumes it after EINTR, notes a timeout.
+#[inline(never)]
+fn failed<A: Copy>(dir: Dir, what: &str, pending: &Pending<A>, r: isize, call: fn(c_int, A) -> isize) -> isize {
+    let fd = pending.fd;
     match sys::errno() {
-        libc::EINTR => resume(fd, dir, what, None, first, r, Call::new(&mut call)),
+        libc::EINTR => resume(fd, dir, what, None, pending.first, r, Call::new(&mut || call(fd, pending.args))),
         libc::ETIMEDOUT => timed_out(fd, what, r),
         _ => r,
     }
@@ -121,7 +142,10 @@ fn timed_out(fd: c_int, what: &str, r: isize) -> isize {
 }
 
 #[inline(never)]
-fn io_with_checks(fd: c_int, entry: u32, dir: Dir, what: &str, mut call: Call) -> isize {
+fn io_with_checks<A: Copy>(entry: u32, dir: Dir, what: &str, pending: &Pending<A>, call: fn(c_int, A) -> isize) -> isize {
+    let fd = pending.fd;
+    let mut again = || call(fd, pending.args);
+    let mut call = Call::new(&mut again);
     let idle_check = entry & fdtable::IDLE_CHECK != 0;
     if idle_check && matches!(dir, Dir::Write) && idle::peer_gone(fd, entry) {
         sys::set_errno(libc::EPIPE);
