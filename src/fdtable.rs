@@ -14,7 +14,10 @@
 //! its parent's TCP fd numbers does change the parent's entry: the parent
 //! then loses resumption on that fd, never correctness.)
 
-use core::sync::atomic::{AtomicU32, Ordering::Relaxed};
+use core::sync::atomic::{
+    AtomicI32, AtomicU32,
+    Ordering::{Relaxed, SeqCst},
+};
 use libc::c_int;
 
 /// fds at or above this have no entry: they are never marked TCP (so reads
@@ -39,6 +42,22 @@ pub const KNOWN: u32 = 1 << 2;
 /// (sockopt::infer_app_flags).
 pub const SEEN: u32 = 1 << 3;
 
+// Marks that go with TCP: set on every TCP entry once the process needs
+// them (`mark_all_tcp`), and from then on with TCP by `reset` and `add`.
+// They steer the hot paths; a read or write on an entry with none of HOT
+// goes straight to libc, TCP or not.
+
+/// A handler of the program's runs through our trampoline (signals.rs), so
+/// a read or write on this TCP socket keeps what a resume after EINTR needs
+/// (resume::io). Until the first handler is wrapped, no EINTR can be one to
+/// resume, and such calls cost what they cost on any other fd.
+pub const RESUME: u32 = 1 << 4;
+/// Logging is on, so a failed call on this TCP socket takes the checked
+/// path of resume::io, which says when a keepalive or user timeout ended the
+/// connection; without it the fast path does not even ask errno.
+pub const LOGGED: u32 = 1 << 5;
+const TCP_MARKS: u32 = RESUME | LOGGED;
+
 // Options the application set itself: sockfix leaves each of them alone.
 pub const APP_KEEPALIVE: u32 = 1 << 8;
 pub const APP_KEEPIDLE: u32 = 1 << 9;
@@ -52,32 +71,16 @@ pub const APP_LINGER: u32 = 1 << 16;
 /// The program bound the socket itself: its source is left alone.
 pub const APP_BOUND: u32 = 1 << 17;
 
-/// Logging is on, so a failed call on this TCP socket takes the checked
-/// path of resume::io, which says when a keepalive or user timeout ended the
-/// connection; without it the fast path does not even ask errno. Set with
-/// TCP (`tcp_mark`), it costs the calls of a process that does not log
-/// nothing.
-pub const LOGGED: u32 = 1 << 18;
-
-static TCP_MARK: AtomicU32 = AtomicU32::new(TCP);
-
-/// The bits that mark an fd as a TCP socket: TCP, with LOGGED when the
-/// process logs.
-#[inline(always)]
-pub fn tcp_mark() -> u32 {
-    TCP_MARK.load(Relaxed)
-}
-
-/// Called by the constructor, once the settings say whether to log.
-pub fn set_logging(on: bool) {
-    TCP_MARK.store(if on { TCP | LOGGED } else { TCP }, Relaxed);
-}
-
 /// The connection has an idle check; its threshold in seconds is in the top
 /// 12 bits (IDLE_SHIFT), so the hot path needs no other lookup.
 pub const IDLE_CHECK: u32 = 1 << 19;
 const IDLE_SHIFT: u32 = 20;
 pub const MAX_IDLE_SECS: u32 = (1 << (32 - IDLE_SHIFT)) - 1;
+
+/// What a read or write on an fd tests first: with none of these bits
+/// (every fd that is not TCP, and TCP sockets in a process with no handler
+/// wrapped, no logging and no idle check), the call goes straight to libc.
+pub const HOT: u32 = RESUME | LOGGED | IDLE_CHECK;
 
 /// Options that an accepted socket inherits from its listener in the kernel,
 /// and so count as the application's on the accepted socket too.
@@ -98,21 +101,63 @@ pub fn has_slot(fd: c_int) -> bool {
 }
 
 /// A new socket now lives at `fd`: forget whatever was there before.
+/// With TCP in `bits`, the TCP marks the process has are added.
 pub fn reset(fd: c_int, bits: u32) {
     if let Some(s) = slot(fd) {
         s.store(bits, Relaxed);
+        if bits & TCP != 0 {
+            with_marks(fd, s);
+        }
     }
 }
 
+/// With TCP in `bits`, the TCP marks the process has are added too.
 pub fn add(fd: c_int, bits: u32) {
     if let Some(s) = slot(fd) {
         s.fetch_or(bits, Relaxed);
+        if bits & TCP != 0 {
+            with_marks(fd, s);
+        }
     }
 }
 
+/// Removing TCP removes the marks that go with it.
 pub fn remove(fd: c_int, bits: u32) {
     if let Some(s) = slot(fd) {
-        s.fetch_and(!bits, Relaxed);
+        s.fetch_and(!(if bits & TCP != 0 { bits | TCP_MARKS } else { bits }), Relaxed);
+    }
+}
+
+/// The TCP marks every TCP entry gets.
+static MARKS: AtomicU32 = AtomicU32::new(0);
+/// The highest fd ever marked TCP: how far `mark_all_tcp` looks.
+static HIGHEST_TCP: AtomicI32 = AtomicI32::new(-1);
+
+/// Adds the process's TCP marks to `fd`'s entry `s`, just marked TCP.
+///
+/// Against a `mark_all_tcp` running at the same time on another thread,
+/// both sides write first and read second, in one SeqCst order: either
+/// this reads the new marks, or the walk reads a HIGHEST_TCP that covers
+/// `fd`, and with it the entry just written.
+fn with_marks(fd: c_int, s: &AtomicU32) {
+    HIGHEST_TCP.fetch_max(fd, SeqCst);
+    let marks = MARKS.load(SeqCst);
+    if marks != 0 {
+        s.fetch_or(marks, Relaxed);
+    }
+}
+
+/// From now on every TCP entry has `marks` (RESUME, LOGGED): the entries
+/// already there are given them, in one walk up to the highest fd ever
+/// marked TCP (its first call only: later ones find the marks set).
+/// Lock-free, and safe in a signal handler.
+pub fn mark_all_tcp(marks: u32) {
+    if MARKS.fetch_or(marks, SeqCst) & marks == marks {
+        return;
+    }
+    let highest = HIGHEST_TCP.load(SeqCst);
+    for s in TABLE.iter().take(usize::try_from(highest.saturating_add(1)).unwrap_or(0)) {
+        let _ = s.fetch_update(Relaxed, Relaxed, |e| (e & TCP != 0 && e & marks != marks).then_some(e | marks));
     }
 }
 
@@ -183,7 +228,7 @@ mod tests {
     #[test]
     fn reset_forgets_previous_flags() {
         add(100, TCP | APP_KEEPIDLE);
-        assert_eq!(get(100), TCP | APP_KEEPIDLE);
+        assert_eq!(get(100) & !TCP_MARKS, TCP | APP_KEEPIDLE);
         reset(100, KNOWN);
         assert_eq!(get(100), KNOWN);
     }
@@ -199,6 +244,23 @@ mod tests {
         assert_eq!(idle_threshold_secs(get(200)), MAX_IDLE_SECS);
         touch(200, 1234);
         assert_eq!(last_activity(200), 1234);
+    }
+
+    #[test]
+    fn tcp_entries_get_the_marks_before_and_after() {
+        reset(300, KNOWN | TCP);
+        reset(301, KNOWN);
+        mark_all_tcp(RESUME);
+        assert_eq!(get(300), KNOWN | TCP | RESUME);
+        assert_eq!(get(301), KNOWN);
+        reset(302, KNOWN | TCP);
+        add(301, TCP);
+        assert_eq!(get(302) & RESUME, RESUME);
+        assert_eq!(get(301) & RESUME, RESUME);
+        remove(302, TCP);
+        assert_eq!(get(302), KNOWN);
+        remove(300, APPLIED);
+        assert_eq!(get(300), KNOWN | TCP | RESUME);
     }
 
     #[test]

@@ -117,7 +117,9 @@ extern "C" fn constructor(argc: c_int, argv: *const *const c_char, envp: *const 
             log::warn(&settings.log, warning);
         }
     }
-    fdtable::set_logging(settings.active && settings.log != settings::LogTarget::Off);
+    if settings.active && settings.log != settings::LogTarget::Off {
+        fdtable::mark_all_tcp(fdtable::LOGGED);
+    }
     let _ = SETTINGS.set(Box::new(settings));
 }
 

@@ -2,10 +2,13 @@
 //! would have (a SIGWINCH or logrotate's SIGHUP must not turn into
 //! "Lost connection to MySQL server during query").
 //!
-//! Fast path: one fd-table load; fds not marked TCP go straight to libc. On a
-//! TCP fd, the process-wide count of handler runs is read before the call.
-//! Only after an EINTR does anything else happen, and then the fd is first
-//! re-checked with a syscall, so a reused fd number is never resumed.
+//! Fast path: one fd-table load; an fd with none of fdtable::HOT goes
+//! straight to libc (every fd that is not TCP, and every TCP socket of a
+//! process that has no handler of ours, logs nothing and has no idle check).
+//! On a TCP fd with RESUME, the process-wide count of handler runs is read
+//! before the call. Only after an EINTR does anything else happen, and then
+//! the fd is first re-checked with a syscall, so a reused fd number is
+//! never resumed.
 
 use crate::fdtable;
 use crate::idle;
@@ -86,20 +89,22 @@ pub struct Pending<A> {
     first: Runs,
 }
 
-/// Runs a read or write on a TCP `fd` whose table entry is `entry`: `call`
+/// Runs a read or write on a TCP `fd` whose table entry `entry` has one of
+/// fdtable::HOT (the hooks test that first): `call`
 /// makes the call to libc with `args` (the hook's arguments). The idle
 /// check before a write on a connection that has one, then the call,
 /// resumed after EINTR.
 ///
 /// Inlined into each hook, and shaped for its instruction count, since
-/// every read of a TCP connection comes here: when the fd has neither an
-/// idle check nor a socket timeout of the program's, this is a few stores,
+/// every read of a TCP connection of a process with signal handlers comes
+/// here: when the fd has neither an idle check nor a socket timeout of the
+/// program's, and the process does not log, this is a few stores,
 /// the call and a sign test; a failure costs a compare more unless a
-/// handler of ours ran meanwhile or logging is on. `call` captures nothing:
+/// handler of ours ran meanwhile. `call` captures nothing:
 /// the arguments are kept in memory across the call (`Pending`, made with
-/// four stores, where keeping them in callee-saved registers would cost a
-/// push, a move and a pop each), and only the out-of-line paths read them
-/// back.
+/// a store for each and one for the counter, where keeping them in
+/// callee-saved registers would cost a push, a move and a pop each), and
+/// only the out-of-line paths read them back.
 #[inline(always)]
 pub fn io<A: Copy>(fd: c_int, entry: u32, dir: Dir, what: &'static str, args: A, call: fn(c_int, A) -> isize) -> isize {
     let pending = Pending { fd, args, first: signals::runs() };

@@ -9,6 +9,9 @@
  * usage: intr_victim [-k kind] [-m mode] [-d delay_ms] [-c chunks] [-g gap_ms]
  *        [-l chunk_len] [-s sigs|none] [-i interval_ms] [-n max_ticks]
  *        [-e SIG@ms]... [-H style] [-A alarm_s] [-T rcvtimeo_ms] [-t threads]
+ *        [-L]
+ * -L: connect first and install the handlers after (a program that adds a
+ * handler late, with its connections already open).
  * Prints "pid=", "result=<ok|eintr|eagain|eof|error> elapsed_ms=N bytes=N" and
  * "handled: SIG=count ..."; exit codes as in intr_common.h.
  */
@@ -96,6 +99,16 @@ static const char *rc_name(int rc)
     }
 }
 
+static void install_all(const int *sigs, int nsigs, const int *esig, int nextra, int alarm_s, char style)
+{
+    for (int i = 0; i < nsigs; i++)
+        install_handler(sigs[i], style);
+    for (int i = 0; i < nextra; i++)
+        install_handler(esig[i], style);
+    if (alarm_s)
+        install_handler(SIGALRM, style);
+}
+
 int main(int argc, char **argv)
 {
     const char *kind = "tcp4", *storm = "WINCH,HUP";
@@ -104,10 +117,10 @@ int main(int argc, char **argv)
     size_t chunk_len = 1000;
     char style = 'a';
     const char *extra[8];
-    int nextra = 0, opt;
+    int nextra = 0, late = 0, opt;
 
     setvbuf(stdout, NULL, _IOLBF, 0);
-    while ((opt = getopt(argc, argv, "k:m:d:c:g:l:s:i:n:e:H:A:T:t:b:")) != -1) {
+    while ((opt = getopt(argc, argv, "k:m:d:c:g:l:s:i:n:e:H:A:T:t:b:L")) != -1) {
         switch (opt) {
         case 'k': kind = optarg; break;
         case 'm': mode = optarg; break;
@@ -124,15 +137,13 @@ int main(int argc, char **argv)
         case 'T': rcvtimeo = atol(optarg); break;
         case 't': nthreads = atoi(optarg); break;
         case 'b': bufsz = (size_t)atol(optarg); break;
+        case 'L': late = 1; break;
         default: fprintf(stderr, "bad usage\n"); return RC_ERR;
         }
     }
     printf("pid=%d kind=%s mode=%s\n", (int)getpid(), kind, mode);
 
-    /* Handlers first, as a real program does at start-up. */
     int sigs[16], nsigs = strcmp(storm, "none") ? sig_list(storm, sigs, 16) : 0;
-    for (int i = 0; i < nsigs; i++)
-        install_handler(sigs[i], style);
     int esig[8];
     long ems[8];
     for (int i = 0; i < nextra; i++) {
@@ -144,11 +155,12 @@ int main(int argc, char **argv)
         *at = 0;
         esig[i] = sig_parse(b);
         ems[i] = atol(at + 1);
-        install_handler(esig[i], style);
     }
-    if (alarm_s)
-        install_handler(SIGALRM, style);
 
+    /* Handlers first, as a real program does at start-up (or, with -L,
+     * once the connections are open). */
+    if (!late)
+        install_all(sigs, nsigs, esig, nextra, alarm_s, style);
     int n = nthreads > 0 ? nthreads : 1;
     struct job jobs[32];
     pid_t writers[32];
@@ -170,6 +182,9 @@ int main(int argc, char **argv)
         jobs[i].fd = rfd;
         jobs[i].want = (size_t)chunks * chunk_len;
     }
+
+    if (late)
+        install_all(sigs, nsigs, esig, nextra, alarm_s, style);
 
     pid_t stormer = nsigs ? storm_start(getpid(), sigs, nsigs, interval, interval, max_ticks) : 0;
     pid_t extras[8];

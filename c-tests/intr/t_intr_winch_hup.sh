@@ -23,6 +23,9 @@ variants=(
     "siginfo-handlers-recv|-H i -m recv"
     "signal+siginterrupt-read|-H G -m read"
     "4-threads-recv|-t 4 -m recv"
+    "handlers-after-connect-read|-L -m read"
+    "handlers-after-accept-recvmsg|-L -k tcp4acc -m recvmsg"
+    "handlers-after-connect-4-threads-recv|-L -t 4 -m recv"
 )
 
 # --- without the library: the story (every variant dies of EINTR) ---

@@ -31,7 +31,7 @@ pub(super) unsafe fn received(msg: *const libc::msghdr) {
             let data = libc::CMSG_DATA(cmsg) as *const c_int;
             for i in 0..bytes / core::mem::size_of::<c_int>() {
                 let fd = core::ptr::read_unaligned(data.add(i));
-                let tcp = if crate::sys::is_tcp_socket(fd) { ft::tcp_mark() } else { 0 };
+                let tcp = if crate::sys::is_tcp_socket(fd) { ft::TCP } else { 0 };
                 ft::reset(fd, ft::KNOWN | tcp);
             }
         }

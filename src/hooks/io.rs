@@ -1,5 +1,7 @@
 //! Reads and writes: resumed after EINTR on TCP sockets (resume::io). Any
-//! other fd costs one table load before the call goes to libc.
+//! other fd, and a TCP socket while nothing needs that (no handler of ours,
+//! no logging, no idle check: fdtable::HOT), costs one table load before
+//! the call goes to libc.
 
 use crate::fdtable;
 use crate::real;
@@ -9,7 +11,7 @@ use libc::{c_int, c_void, iovec, msghdr, size_t, sockaddr, socklen_t, ssize_t};
 #[no_mangle]
 pub unsafe extern "C" fn read(fd: c_int, buf: *mut c_void, n: size_t) -> ssize_t {
     let entry = fdtable::get(fd);
-    if entry & fdtable::TCP == 0 {
+    if entry & fdtable::HOT == 0 {
         return real::read(fd, buf, n);
     }
     io(fd, entry, Dir::Read, "read", (buf, n), |fd, (buf, n)| unsafe { real::read(fd, buf, n) })
@@ -18,7 +20,7 @@ pub unsafe extern "C" fn read(fd: c_int, buf: *mut c_void, n: size_t) -> ssize_t
 #[no_mangle]
 pub unsafe extern "C" fn __read_chk(fd: c_int, buf: *mut c_void, n: size_t, buflen: size_t) -> ssize_t {
     let entry = fdtable::get(fd);
-    if entry & fdtable::TCP == 0 {
+    if entry & fdtable::HOT == 0 {
         return real::__read_chk(fd, buf, n, buflen);
     }
     io(fd, entry, Dir::Read, "read", (buf, n, buflen), |fd, (buf, n, buflen)| unsafe { real::__read_chk(fd, buf, n, buflen) })
@@ -27,7 +29,7 @@ pub unsafe extern "C" fn __read_chk(fd: c_int, buf: *mut c_void, n: size_t, bufl
 #[no_mangle]
 pub unsafe extern "C" fn readv(fd: c_int, iov: *const iovec, count: c_int) -> ssize_t {
     let entry = fdtable::get(fd);
-    if entry & fdtable::TCP == 0 {
+    if entry & fdtable::HOT == 0 {
         return real::readv(fd, iov, count);
     }
     io(fd, entry, Dir::Read, "readv", (iov, count), |fd, (iov, count)| unsafe { real::readv(fd, iov, count) })
@@ -36,7 +38,7 @@ pub unsafe extern "C" fn readv(fd: c_int, iov: *const iovec, count: c_int) -> ss
 #[no_mangle]
 pub unsafe extern "C" fn recv(fd: c_int, buf: *mut c_void, n: size_t, flags: c_int) -> ssize_t {
     let entry = fdtable::get(fd);
-    if entry & fdtable::TCP == 0 {
+    if entry & fdtable::HOT == 0 {
         return real::recv(fd, buf, n, flags);
     }
     io(fd, entry, Dir::Read, "recv", (buf, n, flags), |fd, (buf, n, flags)| unsafe { real::recv(fd, buf, n, flags) })
@@ -45,7 +47,7 @@ pub unsafe extern "C" fn recv(fd: c_int, buf: *mut c_void, n: size_t, flags: c_i
 #[no_mangle]
 pub unsafe extern "C" fn __recv_chk(fd: c_int, buf: *mut c_void, n: size_t, buflen: size_t, flags: c_int) -> ssize_t {
     let entry = fdtable::get(fd);
-    if entry & fdtable::TCP == 0 {
+    if entry & fdtable::HOT == 0 {
         return real::__recv_chk(fd, buf, n, buflen, flags);
     }
     io(fd, entry, Dir::Read, "recv", (buf, n, buflen, flags), |fd, (buf, n, buflen, flags)| unsafe {
@@ -63,7 +65,7 @@ pub unsafe extern "C" fn recvfrom(
     len: *mut socklen_t,
 ) -> ssize_t {
     let entry = fdtable::get(fd);
-    if entry & fdtable::TCP == 0 {
+    if entry & fdtable::HOT == 0 {
         return real::recvfrom(fd, buf, n, flags, addr, len);
     }
     io(fd, entry, Dir::Read, "recvfrom", (buf, n, flags, addr, len), |fd, (buf, n, flags, addr, len)| unsafe {
@@ -82,7 +84,7 @@ pub unsafe extern "C" fn __recvfrom_chk(
     len: *mut socklen_t,
 ) -> ssize_t {
     let entry = fdtable::get(fd);
-    if entry & fdtable::TCP == 0 {
+    if entry & fdtable::HOT == 0 {
         return real::__recvfrom_chk(fd, buf, n, buflen, flags, addr, len);
     }
     io(fd, entry, Dir::Read, "recvfrom", (buf, n, buflen, flags, addr, len), |fd, (buf, n, buflen, flags, addr, len)| unsafe {
@@ -95,7 +97,7 @@ pub unsafe extern "C" fn __recvfrom_chk(
 #[no_mangle]
 pub unsafe extern "C" fn recvmsg(fd: c_int, msg: *mut msghdr, flags: c_int) -> ssize_t {
     let entry = fdtable::get(fd);
-    let r = if entry & fdtable::TCP != 0 {
+    let r = if entry & fdtable::HOT != 0 {
         io(fd, entry, Dir::Read, "recvmsg", (msg, flags), |fd, (msg, flags)| unsafe { real::recvmsg(fd, msg, flags) })
     } else {
         real::recvmsg(fd, msg, flags)
@@ -109,7 +111,7 @@ pub unsafe extern "C" fn recvmsg(fd: c_int, msg: *mut msghdr, flags: c_int) -> s
 #[no_mangle]
 pub unsafe extern "C" fn write(fd: c_int, buf: *const c_void, n: size_t) -> ssize_t {
     let entry = fdtable::get(fd);
-    if entry & fdtable::TCP == 0 {
+    if entry & fdtable::HOT == 0 {
         return real::write(fd, buf, n);
     }
     io(fd, entry, Dir::Write, "write", (buf, n), |fd, (buf, n)| unsafe { real::write(fd, buf, n) })
@@ -118,7 +120,7 @@ pub unsafe extern "C" fn write(fd: c_int, buf: *const c_void, n: size_t) -> ssiz
 #[no_mangle]
 pub unsafe extern "C" fn writev(fd: c_int, iov: *const iovec, count: c_int) -> ssize_t {
     let entry = fdtable::get(fd);
-    if entry & fdtable::TCP == 0 {
+    if entry & fdtable::HOT == 0 {
         return real::writev(fd, iov, count);
     }
     io(fd, entry, Dir::Write, "writev", (iov, count), |fd, (iov, count)| unsafe { real::writev(fd, iov, count) })
@@ -127,7 +129,7 @@ pub unsafe extern "C" fn writev(fd: c_int, iov: *const iovec, count: c_int) -> s
 #[no_mangle]
 pub unsafe extern "C" fn send(fd: c_int, buf: *const c_void, n: size_t, flags: c_int) -> ssize_t {
     let entry = fdtable::get(fd);
-    if entry & fdtable::TCP == 0 {
+    if entry & fdtable::HOT == 0 {
         return real::send(fd, buf, n, flags);
     }
     io(fd, entry, Dir::Write, "send", (buf, n, flags), |fd, (buf, n, flags)| unsafe { real::send(fd, buf, n, flags) })
@@ -143,7 +145,7 @@ pub unsafe extern "C" fn sendto(
     len: socklen_t,
 ) -> ssize_t {
     let entry = fdtable::get(fd);
-    if entry & fdtable::TCP == 0 {
+    if entry & fdtable::HOT == 0 {
         return real::sendto(fd, buf, n, flags, addr, len);
     }
     if flags & libc::MSG_FASTOPEN != 0 {
@@ -157,7 +159,7 @@ pub unsafe extern "C" fn sendto(
 #[no_mangle]
 pub unsafe extern "C" fn sendmsg(fd: c_int, msg: *const msghdr, flags: c_int) -> ssize_t {
     let entry = fdtable::get(fd);
-    if entry & fdtable::TCP == 0 {
+    if entry & fdtable::HOT == 0 {
         return real::sendmsg(fd, msg, flags);
     }
     if let Some(m) = msg.as_ref().filter(|_| flags & libc::MSG_FASTOPEN != 0) {

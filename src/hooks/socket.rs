@@ -12,7 +12,7 @@ use libc::{c_int, c_void, sockaddr, socklen_t};
 pub unsafe extern "C" fn socket(domain: c_int, ty: c_int, protocol: c_int) -> c_int {
     let fd = real::socket(domain, ty, protocol);
     if fd >= 0 {
-        let tcp = if ft::is_tcp_kind(domain, ty, protocol) { ft::tcp_mark() } else { 0 };
+        let tcp = if ft::is_tcp_kind(domain, ty, protocol) { ft::TCP } else { 0 };
         ft::reset(fd, ft::KNOWN | ft::SEEN | tcp);
     }
     fd
@@ -24,7 +24,7 @@ pub unsafe extern "C" fn connect(fd: c_int, addr: *const sockaddr, len: socklen_
         return connect_timeout::connect(fd, addr, len, flags, ms);
     }
     let entry = ft::get(fd);
-    if entry & ft::TCP == 0 {
+    if entry & ft::HOT == 0 {
         return real::connect(fd, addr, len);
     }
     io(fd, entry, Dir::Connect, "connect", (addr, len), |fd, (addr, len)| unsafe { real::connect(fd, addr, len) } as isize)
@@ -57,7 +57,7 @@ pub(super) unsafe fn before_connect(fd: c_int, addr: *const sockaddr, len: sockl
     let nonblocking = flags.is_some_and(|f| f & libc::O_NONBLOCK != 0);
     let syn_retries = conn.connect_timeout_ms.filter(|_| nonblocking).map(crate::settings::syn_retries_for);
     let applied = sockopt::apply(fd, entry, conn, syn_retries, true)?;
-    ft::add(fd, ft::KNOWN | ft::tcp_mark() | ft::APPLIED);
+    ft::add(fd, ft::KNOWN | ft::TCP | ft::APPLIED);
     let source = source::bind(fd, entry, conn, &dest);
     if let Some(secs) = conn.idle_check_s {
         idle::start(fd, secs);
@@ -102,11 +102,11 @@ fn accepted(listener: c_int, conn: c_int) {
         // A listener we did not see created (inherited, socket activation):
         // learn its kind once.
         let tcp = sys::is_tcp_socket(conn);
-        ft::add(listener, ft::KNOWN | if tcp { ft::tcp_mark() } else { 0 });
+        ft::add(listener, ft::KNOWN | if tcp { ft::TCP } else { 0 });
         tcp
     };
     let seen = if l & ft::SEEN != 0 { ft::SEEN | (l & ft::INHERITED) } else { 0 };
-    ft::reset(conn, ft::KNOWN | seen | if tcp { ft::tcp_mark() } else { 0 });
+    ft::reset(conn, ft::KNOWN | seen | if tcp { ft::TCP } else { 0 });
     let Some(s) = settings_ready().filter(|s| s.server && tcp) else {
         return;
     };
