@@ -214,11 +214,22 @@ extern "C" fn trampoline(sig: c_int, info: *mut siginfo_t, ctx: *mut c_void) {
     }
 }
 
+/// A handler of the program's has been wrapped: until then no EINTR can be
+/// one to resume (the notes are all empty), and reads, writes and waits go
+/// straight to libc.
+static WRAPPED: AtomicBool = AtomicBool::new(false);
+
+#[inline(always)]
+pub fn any_wrapped() -> bool {
+    WRAPPED.load(Relaxed)
+}
+
 /// A handler is about to be wrapped: from now on an EINTR may be one to
-/// resume, so reads and writes on TCP sockets keep what that needs (before
-/// the first handler, they go straight to libc). Before the install, so
-/// that a call the handler interrupts is one that kept it.
+/// resume, so reads, writes and waits on TCP sockets keep what that needs.
+/// Before the install, so that a call the handler interrupts is one that
+/// kept it.
 fn wrapping() {
+    WRAPPED.store(true, Relaxed);
     crate::fdtable::mark_all_tcp(crate::fdtable::RESUME);
 }
 
