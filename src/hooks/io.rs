@@ -144,12 +144,15 @@ pub unsafe extern "C" fn sendto(
     addr: *const sockaddr,
     len: socklen_t,
 ) -> ssize_t {
-    let entry = fdtable::get(fd);
-    if entry & fdtable::HOT == 0 {
+    if fdtable::get(fd) & fdtable::TCP == 0 {
         return real::sendto(fd, buf, n, flags, addr, len);
     }
     if flags & libc::MSG_FASTOPEN != 0 {
         fast_open(fd, addr, len);
+    }
+    let entry = fdtable::get(fd);
+    if entry & fdtable::HOT == 0 {
+        return real::sendto(fd, buf, n, flags, addr, len);
     }
     io(fd, entry, Dir::Write, "sendto", (buf, n, flags, addr, len), |fd, (buf, n, flags, addr, len)| unsafe {
         real::sendto(fd, buf, n, flags, addr, len)
@@ -158,19 +161,24 @@ pub unsafe extern "C" fn sendto(
 
 #[no_mangle]
 pub unsafe extern "C" fn sendmsg(fd: c_int, msg: *const msghdr, flags: c_int) -> ssize_t {
-    let entry = fdtable::get(fd);
-    if entry & fdtable::HOT == 0 {
+    if fdtable::get(fd) & fdtable::TCP == 0 {
         return real::sendmsg(fd, msg, flags);
     }
     if let Some(m) = msg.as_ref().filter(|_| flags & libc::MSG_FASTOPEN != 0) {
         fast_open(fd, m.msg_name as *const sockaddr, m.msg_namelen);
+    }
+    let entry = fdtable::get(fd);
+    if entry & fdtable::HOT == 0 {
+        return real::sendmsg(fd, msg, flags);
     }
     io(fd, entry, Dir::Write, "sendmsg", (msg, flags), |fd, (msg, flags)| unsafe { real::sendmsg(fd, msg, flags) })
 }
 
 /// TCP Fast Open connects inside sendto/sendmsg, with no connect() call:
 /// the settings are applied here instead (the connect timeout does not
-/// apply: the call does not wait for the handshake).
+/// apply: the call does not wait for the handshake). So sendto and sendmsg
+/// look at every TCP socket, not only those with fdtable::HOT, and load the
+/// entry again after it: applying may have added an idle check.
 unsafe fn fast_open(fd: c_int, addr: *const sockaddr, len: socklen_t) {
     let _ = super::socket::before_connect(fd, addr, len);
 }
