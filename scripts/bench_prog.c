@@ -129,8 +129,6 @@ static void measure(const char *op, const char *kind, int rfd, int wfd, long n) 
     }
 }
 
-static void on_usr2(int sig) { (void)sig; }
-
 static int mode_calls(long n) {
     int zero = open("/dev/zero", O_RDONLY | O_CLOEXEC);
     int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
@@ -166,13 +164,6 @@ static int mode_calls(long n) {
         measure(ops[i], "udp", ur, us, n);
         measure(ops[i], "tcp", tc, tc, n);
     }
-    // The same TCP socket once the process has a signal handler (as most
-    // servers and interactive clients do): a read or write must then keep
-    // what resuming it after EINTR needs.
-    struct sigaction sa = {.sa_handler = on_usr2};
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGUSR2, &sa, NULL) < 0) die("sigaction");
-    for (int i = 0; i < 3; i++) measure(ops[i], "tcph", tc, tc, n);
     printf("calls=%ld\n", n);
     return 0;
 }

@@ -42,21 +42,13 @@ pub const KNOWN: u32 = 1 << 2;
 /// (sockopt::infer_app_flags).
 pub const SEEN: u32 = 1 << 3;
 
-// Marks that go with TCP: set on every TCP entry once the process needs
-// them (`mark_all_tcp`), and from then on with TCP by `reset` and `add`.
-// They steer the hot paths; a read or write on an entry with none of HOT
-// goes straight to libc, TCP or not.
-
-/// A handler of the program's runs through our trampoline (signals.rs), so
-/// a read or write on this TCP socket keeps what a resume after EINTR needs
-/// (resume::io). Until the first handler is wrapped, no EINTR can be one to
-/// resume, and such calls cost what they cost on any other fd.
-pub const RESUME: u32 = 1 << 4;
-/// Logging is on, so a failed call on this TCP socket takes the checked
-/// path of resume::io, which says when a keepalive or user timeout ended the
-/// connection; without it the fast path does not even ask errno.
+/// A mark that goes with TCP (`mark_all_tcp`): logging is on, so a failed
+/// call on this TCP socket takes the checked path of resume::io, which says
+/// when a keepalive or user timeout ended the connection; without it the
+/// fast path does not even ask errno, and a process that does not log pays
+/// nothing for the log.
 pub const LOGGED: u32 = 1 << 5;
-const TCP_MARKS: u32 = RESUME | LOGGED;
+const TCP_MARKS: u32 = LOGGED;
 
 // Options the application set itself: sockfix leaves each of them alone.
 pub const APP_KEEPALIVE: u32 = 1 << 8;
@@ -76,11 +68,6 @@ pub const APP_BOUND: u32 = 1 << 17;
 pub const IDLE_CHECK: u32 = 1 << 19;
 const IDLE_SHIFT: u32 = 20;
 pub const MAX_IDLE_SECS: u32 = (1 << (32 - IDLE_SHIFT)) - 1;
-
-/// What a read or write on an fd tests first: with none of these bits
-/// (every fd that is not TCP, and TCP sockets in a process with no handler
-/// wrapped, no logging and no idle check), the call goes straight to libc.
-pub const HOT: u32 = RESUME | LOGGED | IDLE_CHECK;
 
 /// Options that an accepted socket inherits from its listener in the kernel,
 /// and so count as the application's on the accepted socket too.
@@ -147,10 +134,10 @@ fn with_marks(fd: c_int, s: &AtomicU32) {
     }
 }
 
-/// From now on every TCP entry has `marks` (RESUME, LOGGED): the entries
-/// already there are given them, in one walk up to the highest fd ever
-/// marked TCP (its first call only: later ones find the marks set).
-/// Lock-free, and safe in a signal handler.
+/// From now on every TCP entry has `marks` (LOGGED, set by the constructor):
+/// the entries already there (sockets made by other libraries' constructors
+/// before ours ran) are given them, in one walk up to the highest fd ever
+/// marked TCP; the ones made after get them from `reset` and `add`.
 pub fn mark_all_tcp(marks: u32) {
     if MARKS.fetch_or(marks, SeqCst) & marks == marks {
         return;
@@ -250,17 +237,17 @@ mod tests {
     fn tcp_entries_get_the_marks_before_and_after() {
         reset(300, KNOWN | TCP);
         reset(301, KNOWN);
-        mark_all_tcp(RESUME);
-        assert_eq!(get(300), KNOWN | TCP | RESUME);
+        mark_all_tcp(LOGGED);
+        assert_eq!(get(300), KNOWN | TCP | LOGGED);
         assert_eq!(get(301), KNOWN);
         reset(302, KNOWN | TCP);
         add(301, TCP);
-        assert_eq!(get(302) & RESUME, RESUME);
-        assert_eq!(get(301) & RESUME, RESUME);
+        assert_eq!(get(302) & LOGGED, LOGGED);
+        assert_eq!(get(301) & LOGGED, LOGGED);
         remove(302, TCP);
         assert_eq!(get(302), KNOWN);
         remove(300, APPLIED);
-        assert_eq!(get(300), KNOWN | TCP | RESUME);
+        assert_eq!(get(300), KNOWN | TCP | LOGGED);
     }
 
     #[test]

@@ -2,13 +2,12 @@
 //! would have (a SIGWINCH or logrotate's SIGHUP must not turn into
 //! "Lost connection to MySQL server during query").
 //!
-//! Fast path: one fd-table load; an fd with none of fdtable::HOT goes
-//! straight to libc (every fd that is not TCP, and every TCP socket of a
-//! process that has no handler of ours, logs nothing and has no idle check).
-//! On a TCP fd with RESUME, the process-wide count of handler runs is read
-//! before the call. Only after an EINTR does anything else happen, and then
-//! the fd is first re-checked with a syscall, so a reused fd number is
-//! never resumed.
+//! Fast path: one fd-table load; fds not marked TCP go straight to libc. On a
+//! TCP fd, the process-wide count of handler runs is read before the call,
+//! whether or not the program has a handler yet: one installed by another
+//! thread while the call blocks must still find it resumable. Only after an
+//! EINTR does anything else happen, and then the fd is first re-checked with
+//! a syscall, so a reused fd number is never resumed.
 
 use crate::fdtable;
 use crate::idle;
@@ -89,16 +88,15 @@ pub struct Pending<A> {
     first: Runs,
 }
 
-/// Runs a read or write on a TCP `fd` whose table entry `entry` has one of
-/// fdtable::HOT (the hooks test that first): `call`
+/// Runs a read or write on a TCP `fd` whose table entry is `entry`: `call`
 /// makes the call to libc with `args` (the hook's arguments). The idle
 /// check before a write on a connection that has one, then the call,
 /// resumed after EINTR.
 ///
 /// Inlined into each hook, and shaped for its instruction count, since
-/// every read of a TCP connection of a process with signal handlers comes
-/// here: when the fd has neither an idle check nor a socket timeout of the
-/// program's, and the process does not log, this is a few stores,
+/// every read of a TCP connection comes here: when the fd has neither an
+/// idle check nor a socket timeout of the program's, and the process does
+/// not log, this is a few stores,
 /// the call and a sign test; a failure costs a compare more unless a
 /// handler of ours ran meanwhile. `call` captures nothing:
 /// the arguments are kept in memory across the call (`Pending`, made with

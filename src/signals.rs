@@ -214,25 +214,6 @@ extern "C" fn trampoline(sig: c_int, info: *mut siginfo_t, ctx: *mut c_void) {
     }
 }
 
-/// A handler of the program's has been wrapped: until then no EINTR can be
-/// one to resume (the notes are all empty), and reads, writes and waits go
-/// straight to libc.
-static WRAPPED: AtomicBool = AtomicBool::new(false);
-
-#[inline(always)]
-pub fn any_wrapped() -> bool {
-    WRAPPED.load(Relaxed)
-}
-
-/// A handler is about to be wrapped: from now on an EINTR may be one to
-/// resume, so reads, writes and waits on TCP sockets keep what that needs.
-/// Before the install, so that a call the handler interrupts is one that
-/// kept it.
-fn wrapping() {
-    WRAPPED.store(true, Relaxed);
-    crate::fdtable::mark_all_tcp(crate::fdtable::RESUME);
-}
-
 fn trampoline_addr() -> sighandler_t {
     trampoline as extern "C" fn(c_int, *mut siginfo_t, *mut c_void) as sighandler_t
 }
@@ -279,7 +260,6 @@ pub unsafe fn sigaction(sig: c_int, act: *const libc::sigaction, old: *mut libc:
             r
         }
         Some(a) => {
-            wrapping();
             let mut ours = *a;
             ours.sa_sigaction = trampoline_addr();
             ours.sa_flags |= libc::SA_SIGINFO;
@@ -325,7 +305,6 @@ pub fn signal_via(install: unsafe fn(c_int, sighandler_t) -> sighandler_t, sig: 
         // SAFETY: passing the program's own arguments through.
         unsafe { install(sig, handler) }
     } else if is_function(handler) {
-        wrapping();
         slot.handler.store(handler, Relaxed);
         slot.has_info.store(false, Relaxed);
         // SAFETY: installs our trampoline, a valid handler for any signal.

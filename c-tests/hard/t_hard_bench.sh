@@ -3,9 +3,7 @@
 # and prints its table. Timed rows are not judged here (timed measurements
 # never are in scripts/test); the deterministic ones are: the fast path of a
 # hooked read/recv/write on a non-socket fd and on an unmatched socket must
-# cost at most 10 user-space instructions over the bare call (callgrind), and
-# on a TCP socket of a process without signal handlers at most 20 (there is
-# nothing to resume: the call goes straight through).
+# cost at most 10 user-space instructions over the bare call (callgrind).
 source "$CT_ROOT/c-tests/common/lib.sh"
 need valgrind
 need gcc
@@ -25,8 +23,4 @@ bad=$(grep -E '^\| `(read|recv|write)` on a( non-socket fd|n unmatched socket)' 
 [ -z "$bad" ] || fail "the hooked fast path costs more than 10 instructions over a bare call: $bad"
 [ "$(grep -cE '^\| `(read|recv|write)` on a( non-socket fd|n unmatched socket).*\| PASS \|$' "$CT_TMP/bench.out")" = 6 ] ||
     fail "the six fast-path rows are not all there"
-bad=$(grep -E '^\| `(read|recv|write)` on a TCP socket \(tracked\), no signal handler' "$CT_TMP/bench.out" | grep -v '| PASS |$')
-[ -z "$bad" ] || fail "a read or write on a TCP socket of a process without handlers costs more than 20 instructions: $bad"
-[ "$(grep -cE '^\| `(read|recv|write)` on a TCP socket \(tracked\), no signal handler.*\| PASS \|$' "$CT_TMP/bench.out")" = 3 ] ||
-    fail "the three TCP rows without a handler are not all there"
-echo "ok: scripts/bench --quick ran; the fast path is within 10 instructions of a bare call (20 on TCP without handlers)"
+echo "ok: scripts/bench --quick ran; the fast path is within 10 instructions of a bare call"

@@ -24,7 +24,7 @@ pub unsafe extern "C" fn connect(fd: c_int, addr: *const sockaddr, len: socklen_
         return connect_timeout::connect(fd, addr, len, flags, ms);
     }
     let entry = ft::get(fd);
-    if entry & ft::HOT == 0 {
+    if entry & ft::TCP == 0 {
         return real::connect(fd, addr, len);
     }
     io(fd, entry, Dir::Connect, "connect", (addr, len), |fd, (addr, len)| unsafe { real::connect(fd, addr, len) } as isize)

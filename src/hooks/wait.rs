@@ -3,13 +3,10 @@
 //! timeout, never more (resume::wait).
 //!
 //! ppoll and pselect called with a signal mask are never resumed: a program
-//! that passes a mask is waiting for exactly those signals to wake it. Before
-//! the program has a handler of ours, no EINTR can be one to resume, and
-//! every wait goes straight to libc.
+//! that passes a mask is waiting for exactly those signals to wake it.
 
 use crate::real;
 use crate::resume::{is_tcp, wait, Left};
-use crate::signals;
 use crate::sys;
 use libc::{c_int, fd_set, nfds_t, pollfd, sigset_t, size_t, timespec, timeval};
 
@@ -44,9 +41,6 @@ fn as_poll_timeout(ms: u64) -> c_int {
 
 #[no_mangle]
 pub unsafe extern "C" fn poll(fds: *mut pollfd, n: nfds_t, timeout: c_int) -> c_int {
-    if !signals::any_wrapped() {
-        return real::poll(fds, n, timeout);
-    }
     let r = wait(
         poll_ms(timeout),
         || polls_tcp(fds, n),
@@ -61,9 +55,6 @@ pub unsafe extern "C" fn poll(fds: *mut pollfd, n: nfds_t, timeout: c_int) -> c_
 
 #[no_mangle]
 pub unsafe extern "C" fn __poll_chk(fds: *mut pollfd, n: nfds_t, timeout: c_int, fdslen: size_t) -> c_int {
-    if !signals::any_wrapped() {
-        return real::__poll_chk(fds, n, timeout, fdslen);
-    }
     let r = wait(
         poll_ms(timeout),
         || polls_tcp(fds, n),
@@ -82,9 +73,6 @@ unsafe fn timespec_ms(ts: *const timespec) -> Option<u64> {
 
 #[no_mangle]
 pub unsafe extern "C" fn ppoll(fds: *mut pollfd, n: nfds_t, ts: *const timespec, mask: *const sigset_t) -> c_int {
-    if !signals::any_wrapped() {
-        return real::ppoll(fds, n, ts, mask);
-    }
     if !mask.is_null() {
         return real::ppoll(fds, n, ts, mask);
     }
@@ -108,9 +96,6 @@ pub unsafe extern "C" fn __ppoll_chk(
     mask: *const sigset_t,
     fdslen: size_t,
 ) -> c_int {
-    if !signals::any_wrapped() {
-        return real::__ppoll_chk(fds, n, ts, mask, fdslen);
-    }
     if !mask.is_null() {
         return real::__ppoll_chk(fds, n, ts, mask, fdslen);
     }
@@ -141,9 +126,6 @@ unsafe fn select_timed_out(sets: [*mut fd_set; 3]) -> c_int {
 
 #[no_mangle]
 pub unsafe extern "C" fn select(n: c_int, r: *mut fd_set, w: *mut fd_set, e: *mut fd_set, tv: *mut timeval) -> c_int {
-    if !signals::any_wrapped() {
-        return real::select(n, r, w, e, tv);
-    }
     let sets = [r, w, e];
     let limit = tv.as_ref().map(|t| {
         let us = u64::try_from(t.tv_usec).unwrap_or(0);
@@ -179,9 +161,6 @@ pub unsafe extern "C" fn pselect(
     ts: *const timespec,
     mask: *const sigset_t,
 ) -> c_int {
-    if !signals::any_wrapped() {
-        return real::pselect(n, r, w, e, ts, mask);
-    }
     if !mask.is_null() {
         return real::pselect(n, r, w, e, ts, mask);
     }
