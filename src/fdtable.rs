@@ -14,10 +14,7 @@
 //! its parent's TCP fd numbers does change the parent's entry: the parent
 //! then loses resumption on that fd, never correctness.)
 
-use core::sync::atomic::{
-    AtomicI32, AtomicU32,
-    Ordering::{Relaxed, SeqCst},
-};
+use core::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use libc::c_int;
 
 /// fds at or above this have no entry: they are never marked TCP (so reads
@@ -42,7 +39,7 @@ pub const KNOWN: u32 = 1 << 2;
 /// (sockopt::infer_app_flags).
 pub const SEEN: u32 = 1 << 3;
 
-/// A mark that goes with TCP (`mark_all_tcp`): logging is on, so a failed
+/// A mark that goes with TCP (`set_tcp_marks`): logging is on, so a failed
 /// call on this TCP socket takes the checked path of resume::io, which says
 /// when a keepalive or user timeout ended the connection; without it the
 /// fast path does not even ask errno, and a process that does not log pays
@@ -91,20 +88,14 @@ pub fn has_slot(fd: c_int) -> bool {
 /// With TCP in `bits`, the TCP marks the process has are added.
 pub fn reset(fd: c_int, bits: u32) {
     if let Some(s) = slot(fd) {
-        s.store(bits, Relaxed);
-        if bits & TCP != 0 {
-            with_marks(fd, s);
-        }
+        s.store(with_marks(bits), Relaxed);
     }
 }
 
 /// With TCP in `bits`, the TCP marks the process has are added too.
 pub fn add(fd: c_int, bits: u32) {
     if let Some(s) = slot(fd) {
-        s.fetch_or(bits, Relaxed);
-        if bits & TCP != 0 {
-            with_marks(fd, s);
-        }
+        s.fetch_or(with_marks(bits), Relaxed);
     }
 }
 
@@ -115,37 +106,24 @@ pub fn remove(fd: c_int, bits: u32) {
     }
 }
 
-/// The TCP marks every TCP entry gets.
+/// The marks every entry marked TCP gets with it.
 static MARKS: AtomicU32 = AtomicU32::new(0);
-/// The highest fd ever marked TCP: how far `mark_all_tcp` looks.
-static HIGHEST_TCP: AtomicI32 = AtomicI32::new(-1);
 
-/// Adds the process's TCP marks to `fd`'s entry `s`, just marked TCP.
-///
-/// Against a `mark_all_tcp` running at the same time on another thread,
-/// both sides write first and read second, in one SeqCst order: either
-/// this reads the new marks, or the walk reads a HIGHEST_TCP that covers
-/// `fd`, and with it the entry just written.
-fn with_marks(fd: c_int, s: &AtomicU32) {
-    HIGHEST_TCP.fetch_max(fd, SeqCst);
-    let marks = MARKS.load(SeqCst);
-    if marks != 0 {
-        s.fetch_or(marks, Relaxed);
+fn with_marks(bits: u32) -> u32 {
+    if bits & TCP != 0 {
+        bits | MARKS.load(Relaxed)
+    } else {
+        bits
     }
 }
 
-/// From now on every TCP entry has `marks` (LOGGED, set by the constructor):
-/// the entries already there (sockets made by other libraries' constructors
-/// before ours ran) are given them, in one walk up to the highest fd ever
-/// marked TCP; the ones made after get them from `reset` and `add`.
-pub fn mark_all_tcp(marks: u32) {
-    if MARKS.fetch_or(marks, SeqCst) & marks == marks {
-        return;
-    }
-    let highest = HIGHEST_TCP.load(SeqCst);
-    for s in TABLE.iter().take(usize::try_from(highest.saturating_add(1)).unwrap_or(0)) {
-        let _ = s.fetch_update(Relaxed, Relaxed, |e| (e & TCP != 0 && e & marks != marks).then_some(e | marks));
-    }
+/// Called by the constructor: from now on every entry marked TCP gets
+/// `marks` (LOGGED). A socket made earlier, by another library's
+/// constructor, gets them when it connects (the connect hook marks it TCP
+/// again); one connected before has no options of ours, and so no timeout
+/// of ours to log.
+pub fn set_tcp_marks(marks: u32) {
+    MARKS.store(marks & TCP_MARKS, Relaxed);
 }
 
 /// Turns the idle check on for `fd`, with a threshold in seconds (capped at
@@ -234,20 +212,18 @@ mod tests {
     }
 
     #[test]
-    fn tcp_entries_get_the_marks_before_and_after() {
+    fn tcp_entries_get_the_marks() {
+        set_tcp_marks(LOGGED);
         reset(300, KNOWN | TCP);
         reset(301, KNOWN);
-        mark_all_tcp(LOGGED);
         assert_eq!(get(300), KNOWN | TCP | LOGGED);
         assert_eq!(get(301), KNOWN);
-        reset(302, KNOWN | TCP);
         add(301, TCP);
-        assert_eq!(get(302) & LOGGED, LOGGED);
-        assert_eq!(get(301) & LOGGED, LOGGED);
-        remove(302, TCP);
-        assert_eq!(get(302), KNOWN);
+        assert_eq!(get(301), KNOWN | TCP | LOGGED);
         remove(300, APPLIED);
         assert_eq!(get(300), KNOWN | TCP | LOGGED);
+        remove(300, TCP);
+        assert_eq!(get(300), KNOWN);
     }
 
     #[test]

@@ -118,7 +118,7 @@ extern "C" fn constructor(argc: c_int, argv: *const *const c_char, envp: *const 
         }
     }
     if settings.active && settings.log != settings::LogTarget::Off {
-        fdtable::mark_all_tcp(fdtable::LOGGED);
+        fdtable::set_tcp_marks(fdtable::LOGGED);
     }
     let _ = SETTINGS.set(Box::new(settings));
 }
