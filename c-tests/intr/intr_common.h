@@ -38,6 +38,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -544,6 +545,36 @@ U pid_t writer_start(int wfd, int rfd, long delay_ms, int chunks, long gap_ms, s
         if (n < 0 && errno != EINTR)
             pause();
     }
+}
+
+/* One read of at most `len` bytes with the call a test names: read, recv,
+ * recvfrom, readv or recvmsg (these two with the buffer in two halves, so
+ * that the iovec walk is exercised). An unknown name ends the program. */
+U ssize_t read_as(const char *mode, int fd, unsigned char *buf, size_t len)
+{
+    if (!strcmp(mode, "read"))
+        return read(fd, buf, len);
+    if (!strcmp(mode, "recv"))
+        return recv(fd, buf, len, 0);
+    if (!strcmp(mode, "recvfrom")) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        return recvfrom(fd, buf, len, 0, (struct sockaddr *)&ss, &sl);
+    }
+    if (!strcmp(mode, "readv") || !strcmp(mode, "recvmsg")) {
+        size_t half = len > 1 ? len / 2 : len;
+        struct iovec iov[2] = { { buf, half }, { buf + half, len - half } };
+        int n = len - half ? 2 : 1;
+        if (!strcmp(mode, "readv"))
+            return readv(fd, iov, n);
+        struct msghdr mh;
+        memset(&mh, 0, sizeof mh);
+        mh.msg_iov = iov;
+        mh.msg_iovlen = (size_t)n;
+        return recvmsg(fd, &mh, 0);
+    }
+    fprintf(stderr, "unknown mode %s\n", mode);
+    exit(RC_ERR);
 }
 
 /* The peer of a writer: reads until EOF (pausing pace_ms after each read, so

@@ -24,16 +24,6 @@
  */
 #include "intr_common.h"
 #include <sys/syscall.h>
-#include <sys/uio.h>
-
-static ssize_t rd(const char *m, int fd, void *b, size_t n)
-{
-    if (!strcmp(m, "readv")) {
-        struct iovec iov = { b, n };
-        return readv(fd, &iov, 1);
-    }
-    return read(fd, b, n);
-}
 
 static const char *res(ssize_t n, int e)
 {
@@ -73,7 +63,7 @@ int main(int argc, char **argv)
     /* Phase 1: the library sees a read on a TCP socket. */
     unsigned char b[64];
     long t0 = now_ms();
-    ssize_t n = rd("read", rfd, b, 10);
+    ssize_t n = read_as("read", rfd, b, 10);
     int e = errno;
     printf("phase1=%s elapsed_ms=%ld\n", res(n, e), now_ms() - t0);
 
@@ -125,7 +115,7 @@ int main(int argc, char **argv)
 
     alarm(3);
     t0 = now_ms();
-    n = rd(m, fd, b, 10);
+    n = read_as(m, fd, b, 10);
     e = errno;
     long el = now_ms() - t0;
     alarm(0);

@@ -22,7 +22,6 @@
 #include "intr_common.h"
 #include <pthread.h>
 #include <sys/select.h>
-#include <sys/uio.h>
 
 static volatile int installed;
 
@@ -39,22 +38,9 @@ static void *installer(void *arg)
     return NULL;
 }
 
+/* A read with the call `mode` names; poll and select wait first, then read. */
 static ssize_t one_read(const char *mode, int fd, unsigned char *buf, size_t len)
 {
-    if (!strcmp(mode, "read"))
-        return read(fd, buf, len);
-    if (!strcmp(mode, "recv"))
-        return recv(fd, buf, len, 0);
-    struct iovec v = { buf, len };
-    if (!strcmp(mode, "readv"))
-        return readv(fd, &v, 1);
-    if (!strcmp(mode, "recvmsg")) {
-        struct msghdr m;
-        memset(&m, 0, sizeof m);
-        m.msg_iov = &v;
-        m.msg_iovlen = 1;
-        return recvmsg(fd, &m, 0);
-    }
     int k;
     if (!strcmp(mode, "poll")) {
         struct pollfd p = { fd, POLLIN, 0 };
@@ -66,8 +52,7 @@ static ssize_t one_read(const char *mode, int fd, unsigned char *buf, size_t len
         struct timeval tv = { 5, 0 };
         k = select(fd + 1, &s, NULL, NULL, &tv);
     } else {
-        fprintf(stderr, "unknown mode %s\n", mode);
-        exit(RC_ERR);
+        return read_as(mode, fd, buf, len);
     }
     if (k <= 0)
         return k < 0 ? -1 : (errno = ETIMEDOUT, -1);

@@ -17,38 +17,13 @@
  */
 #include "intr_common.h"
 #include <pthread.h>
-#include <sys/uio.h>
 
 static const char *mode = "read";
 static size_t bufsz = 65536;
 
 static ssize_t do_read(int fd, unsigned char *buf, size_t len)
 {
-    if (len > bufsz)
-        len = bufsz;
-    if (!strcmp(mode, "read"))
-        return read(fd, buf, len);
-    if (!strcmp(mode, "recv"))
-        return recv(fd, buf, len, 0);
-    if (!strcmp(mode, "recvfrom")) {
-        struct sockaddr_storage ss;
-        socklen_t sl = sizeof ss;
-        return recvfrom(fd, buf, len, 0, (struct sockaddr *)&ss, &sl);
-    }
-    if (!strcmp(mode, "readv") || !strcmp(mode, "recvmsg")) {
-        size_t half = len > 1 ? len / 2 : len;
-        struct iovec iov[2] = { { buf, half }, { buf + half, len - half } };
-        int n = len - half ? 2 : 1;
-        if (!strcmp(mode, "readv"))
-            return readv(fd, iov, n);
-        struct msghdr mh;
-        memset(&mh, 0, sizeof mh);
-        mh.msg_iov = iov;
-        mh.msg_iovlen = (size_t)n;
-        return recvmsg(fd, &mh, 0);
-    }
-    fprintf(stderr, "unknown mode %s\n", mode);
-    exit(RC_ERR);
+    return read_as(mode, fd, buf, len > bufsz ? bufsz : len);
 }
 
 struct job {
