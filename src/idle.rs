@@ -54,7 +54,9 @@ pub fn peer_gone(fd: c_int, entry: u32) -> bool {
             0,
         )
     };
-    let gone = n > 0 && pfd.revents & (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR) != 0;
+    // The entry may be stale (the number now holds a pipe whose reader
+    // left, which poll reports the same way): refuse only on a TCP socket.
+    let gone = n > 0 && pfd.revents & (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR) != 0 && sys::is_tcp_socket(fd);
     if gone {
         let mut peer: libc::sockaddr_storage = unsafe { core::mem::zeroed() };
         sys::socket_peer(fd, &mut peer);

@@ -10,6 +10,9 @@
 //   file     the number is reused by open() of a new file in DIR
 //   udp      ... by socket(AF_INET, SOCK_DGRAM) (which the library sees)
 //   udp_raw  ... by syscall(SYS_socket, ...) (which it does not)
+//   pipe     ... by the write end of a pipe (moved there with raw syscalls,
+//            unseen), written after an idle period once its reader is gone:
+//            the kernel's EPIPE and SIGPIPE, not the idle check's refusal
 //
 // Lines starting with "#" are facts about the first phase (the TCP socket),
 // which the test checks apart; every other line is the transcript to compare.
@@ -62,8 +65,9 @@ static void show(const char *what, long r) {
     else printf("%s = %ld\n", what, r);
 }
 
-static volatile sig_atomic_t last_sig;
+static volatile sig_atomic_t last_sig, sigpipes;
 static void on_sig(int sig) { last_sig = sig; }
+static void on_sigpipe(int sig) { (void)sig; sigpipes++; }
 
 static pthread_t main_thread;
 static void *kicker(void *arg) {
@@ -113,16 +117,18 @@ static void idle_wait(void) {
 
 int main(int argc, char **argv) {
     if (argc != 4) {
-        fprintf(stderr, "usage: hard_fdreuse file|udp|udp_raw close_range|closefrom|sys_close DIR\n");
+        fprintf(stderr, "usage: hard_fdreuse file|udp|udp_raw|pipe close_range|closefrom|sys_close DIR\n");
         return 2;
     }
     const char *mode = argv[1], *how = argv[2], *dir = argv[3];
     setvbuf(stdout, NULL, _IOLBF, 0);
-    signal(SIGPIPE, SIG_IGN);
     main_thread = pthread_self();
     struct sigaction sa = {0};
-    sa.sa_handler = on_sig;  // no SA_RESTART
     sigemptyset(&sa.sa_mask);
+    // SIGPIPE counted (pipe mode), or ignored.
+    sa.sa_handler = !strcmp(mode, "pipe") ? on_sigpipe : SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+    sa.sa_handler = on_sig;  // no SA_RESTART
     sigaction(SIGWINCH, &sa, NULL);
     sigaction(SIGALRM, &sa, NULL);
     alarm(5);
@@ -211,6 +217,28 @@ int main(int argc, char **argv) {
         show("reread", read(f2, buf, sizeof buf - 1));
         printf("final content: [%s]\n", buf);
         close(f2);
+    } else if (!strcmp(mode, "pipe")) {
+        int p[2];
+        if (pipe(p) < 0) die("pipe");
+        // The write end onto T and the read end elsewhere, by raw syscalls:
+        // the library's entry for T stays that of the TCP socket.
+        int rd = (int)syscall(SYS_fcntl, p[0], F_DUPFD_CLOEXEC, 50);
+        if (rd < 0 || syscall(SYS_dup3, p[1], T, 0) != T) die("move the pipe's ends");
+        if (p[0] != T) syscall(SYS_close, p[0]);
+        if (p[1] != T) syscall(SYS_close, p[1]);
+        fd = T;
+        printf("reused the number: yes\n");
+        show("write(hello)", write(fd, "hello", 5));
+        char buf[64] = {0};
+        show("reader got", read(rd, buf, sizeof buf - 1));
+        syscall(SYS_close, rd);
+        idle_wait();
+        show("write after idle, the reader gone", write(fd, "again", 5));
+        printf("SIGPIPE delivered: %d\n", (int)sigpipes);
+        struct iovec wv[2] = {{"a", 1}, {"bc", 2}};
+        show("writev", writev(fd, wv, 2));
+        printf("SIGPIPE delivered: %d\n", (int)sigpipes);
+        show("close", close(fd));
     } else {
         if (!strcmp(mode, "udp")) fd = socket(AF_INET, SOCK_DGRAM, 0);
         else fd = (int)syscall(SYS_socket, AF_INET, SOCK_DGRAM, 0);

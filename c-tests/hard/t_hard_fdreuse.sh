@@ -1,14 +1,17 @@
-# fds closed behind the library's back and reused as files and UDP sockets
-# (t_intr_fdreuse covers pipes): an fd number that was a connected TCP socket,
+# fds closed behind the library's back and reused as files, UDP sockets and
+# the write end of a pipe (t_intr_fdreuse covers reads of pipes): an fd number that was a connected TCP socket,
 # with the library's options on it (keepalive, linger, source address and
 # port range, idle check) and a read through its tracked path, is closed with
 # close_range, closefrom or a raw syscall(SYS_close), then reused by open() of
 # a regular file, by socket(AF_INET, SOCK_DGRAM) or by a raw
-# syscall(SYS_socket). Everything the program then does with it (writes after
+# syscall(SYS_socket), or by a pipe moved there with raw syscalls. Everything
+# the program then does with it (writes after
 # an idle period longer than SOCKFIX_IDLE_CHECK, reads, readv, seeks, recv and
 # send on a file, connect and its source address, socket options, blocking
-# read/recv/recvmsg/poll/select interrupted by SIGWINCH) must give exactly the
-# same transcript as without the library.
+# read/recv/recvmsg/poll/select interrupted by SIGWINCH; a write after an
+# idle period to a pipe whose reader left gets the kernel's EPIPE and SIGPIPE,
+# not the idle check's refusal) must give exactly the same transcript as
+# without the library.
 source "$CT_ROOT/c-tests/common/lib.sh"
 [ -e "$CT_LIB" ] || fail "library not built: $CT_LIB"
 clear_stray_settings LD_PRELOAD
@@ -19,7 +22,7 @@ SETTINGS=(SOCKFIX_KEEPIDLE=1 SOCKFIX_KEEPINTVL=1 SOCKFIX_KEEPCNT=2 SOCKFIX_USER_
     SOCKFIX_LINGER=0 SOCKFIX_BIND=127.0.0.2 SOCKFIX_PORTS=40000-40999 SOCKFIX_IDLE_CHECK=1s)
 
 declare -A PID
-for mode in file udp udp_raw; do
+for mode in file udp udp_raw pipe; do
     for how in close_range closefrom sys_close; do
         for lib in without with; do
             id=$mode-$how-$lib
@@ -37,7 +40,7 @@ for mode in file udp udp_raw; do
 done
 
 bad=0
-for mode in file udp udp_raw; do
+for mode in file udp udp_raw pipe; do
     for how in close_range closefrom sys_close; do
         for lib in without with; do
             wait "${PID[$mode-$how-$lib]}"
