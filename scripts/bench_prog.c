@@ -48,6 +48,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -146,9 +147,11 @@ static int mode_calls(long n) {
     int us = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (us < 0 || connect(us, (struct sockaddr *)&a, sizeof a) < 0) die("udp connect");
 
-    // TCP (informative: a socket the library tracks): non-blocking, nothing
-    // to read (EAGAIN); writes go to a peer that reads nothing, but N bytes
-    // fit in the buffers.
+    // TCP (sockets the library tracks), two connections: one non-blocking,
+    // nothing to read (EAGAIN: the calls of an event loop); one blocking,
+    // whose calls the library must be ready to resume, with the data for
+    // every read already there. Writes go to a peer that reads nothing, but
+    // N bytes fit in the buffers.
     int port;
     int lfd = listen4("127.0.0.1", 0, &port);
     int tc = connect4("127.0.0.1", port);
@@ -158,11 +161,28 @@ static int mode_calls(long n) {
     setsockopt(tc, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     fcntl(tc, F_SETFL, fcntl(tc, F_GETFL) | O_NONBLOCK);
 
+    int bc = connect4("127.0.0.1", port);
+    int ba = accept(lfd, NULL, NULL);
+    if (bc < 0 || ba < 0) die("accept (blocking pair)");
+    setsockopt(bc, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    // read and recv take n bytes each: send them all first, and wait (at
+    // most 5 s) until they have arrived.
+    static char data[1 << 16];
+    size_t want = 2 * (size_t)n;
+    if (want > sizeof data) die("too many calls for the blocking TCP data");
+    if (write(ba, data, want) != (ssize_t)want) die("write (blocking pair)");
+    for (int i = 0, queued = 0; queued < (int)want; i++) {
+        if (i == 500) die("data for the blocking TCP reads did not arrive");
+        if (ioctl(bc, FIONREAD, &queued) < 0) die("FIONREAD");
+        if (queued < (int)want) usleep(10000);
+    }
+
     const char *ops[] = {"read", "recv", "write"};
     for (int i = 0; i < 3; i++) {
         measure(ops[i], "file", zero, null, n);
         measure(ops[i], "udp", ur, us, n);
         measure(ops[i], "tcp", tc, tc, n);
+        measure(ops[i], "tcpblk", bc, bc, n);
     }
     printf("calls=%ld\n", n);
     return 0;

@@ -17,11 +17,13 @@
 use core::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use libc::c_int;
 
-/// fds at or above this have no entry: they are never marked TCP (so reads
-/// are not resumed) and connect applies no options, because the table could
-/// not record what the application set itself. The default `fs.nr_open` is
-/// exactly this, so only hosts that raise it can see such fds. The array is
-/// zero-filled .bss: untouched pages cost no memory.
+/// fds at or above `SIZE - 1` have no entry: they are never marked TCP (so
+/// reads are not resumed) and connect applies no options, because the table
+/// could not record what the application set itself. The default
+/// `fs.nr_open` is `SIZE`, so only hosts that raise it can see such fds. The
+/// array is zero-filled .bss: untouched pages cost no memory. The last slot
+/// stays zero: the hot lookup (`hot`) indexes by the fd's low 20 bits, and
+/// -1 (a closed fd's variable) lands there.
 pub const SIZE: usize = 1 << 20;
 
 static TABLE: [AtomicU32; SIZE] = [const { AtomicU32::new(0) }; SIZE];
@@ -38,7 +40,6 @@ pub const KNOWN: u32 = 1 << 2;
 /// across exec) has its options compared with a fresh socket's instead
 /// (sockopt::infer_app_flags).
 pub const SEEN: u32 = 1 << 3;
-
 /// A mark that goes with TCP (`set_tcp_marks`): logging is on, so a failed
 /// call on this TCP socket takes the checked path of resume::io, which says
 /// when a keepalive or user timeout ended the connection; without it the
@@ -46,6 +47,9 @@ pub const SEEN: u32 = 1 << 3;
 /// nothing for the log.
 pub const LOGGED: u32 = 1 << 5;
 const TCP_MARKS: u32 = LOGGED;
+/// The connection has an idle check; its threshold in seconds is in
+/// IDLE_SECS, so the hot path needs no other lookup.
+pub const IDLE_CHECK: u32 = 1 << 7;
 
 // Options the application set itself: sockfix leaves each of them alone.
 pub const APP_KEEPALIVE: u32 = 1 << 8;
@@ -60,19 +64,41 @@ pub const APP_LINGER: u32 = 1 << 16;
 /// The program bound the socket itself: its source is left alone.
 pub const APP_BOUND: u32 = 1 << 17;
 
-/// The connection has an idle check; its threshold in seconds is in the top
-/// 12 bits (IDLE_SHIFT), so the hot path needs no other lookup.
-pub const IDLE_CHECK: u32 = 1 << 19;
-const IDLE_SHIFT: u32 = 20;
-pub const MAX_IDLE_SECS: u32 = (1 << (32 - IDLE_SHIFT)) - 1;
+/// The idle check's threshold in seconds, bits 18 to 29.
+const IDLE_SHIFT: u32 = 18;
+pub const MAX_IDLE_SECS: u32 = (1 << 12) - 1;
+const IDLE_SECS: u32 = MAX_IDLE_SECS << IDLE_SHIFT;
+
+/// Derived from the bits above (`derive`), for the read and write hooks'
+/// one compare (`hot`): a read or write on this fd must go through
+/// resume::io. Set on a TCP socket.
+pub const HOOKED: u32 = 1 << 30;
+/// Derived: a TCP socket whose calls take resume::io's checked path (an
+/// idle check, logging, a socket timeout of the program's). The sign bit.
+pub const CHECKED: u32 = 1 << 31;
+const DERIVED: u32 = HOOKED | CHECKED;
+const CHECKS: u32 = IDLE_CHECK | LOGGED | APP_RCVTIMEO | APP_SNDTIMEO;
 
 /// Options that an accepted socket inherits from its listener in the kernel,
 /// and so count as the application's on the accepted socket too.
 pub const INHERITED: u32 =
     APP_KEEPALIVE | APP_KEEPIDLE | APP_KEEPINTVL | APP_KEEPCNT | APP_USER_TIMEOUT | APP_RCVTIMEO | APP_SNDTIMEO | APP_LINGER;
 
+/// The entry with HOOKED and CHECKED worked out again from the rest. Every
+/// store goes through here, so the two can never disagree with it.
+const fn derive(e: u32) -> u32 {
+    let e = e & !DERIVED;
+    if e & TCP == 0 {
+        e
+    } else if e & CHECKS != 0 {
+        e | HOOKED | CHECKED
+    } else {
+        e | HOOKED
+    }
+}
+
 fn slot(fd: c_int) -> Option<&'static AtomicU32> {
-    TABLE.get(usize::try_from(fd).ok()?)
+    TABLE[..SIZE - 1].get(usize::try_from(fd).ok()?)
 }
 
 #[inline(always)]
@@ -80,30 +106,45 @@ pub fn get(fd: c_int) -> u32 {
     slot(fd).map_or(0, |s| s.load(Relaxed))
 }
 
+/// The entry the read and write hooks decide by, one instruction shorter
+/// than `get`: indexed by the fd's low 20 bits, with no bounds check. Only
+/// -1 among the fds that have no entry reads a zero entry for sure;
+/// another (below -1, or at or above SIZE, which needs a raised
+/// `fs.nr_open`) may read some other fd's. That can only send its call
+/// through resume::io, whose every action on an fd first checks that it
+/// has an entry (`has_slot`) or is a TCP socket (a syscall).
+#[inline(always)]
+pub fn hot(fd: c_int) -> u32 {
+    TABLE[fd as u32 as usize & (SIZE - 1)].load(Relaxed)
+}
+
 pub fn has_slot(fd: c_int) -> bool {
     slot(fd).is_some()
+}
+
+/// Replaces the entry of `fd` by what `f` makes of it.
+fn update(fd: c_int, f: impl Fn(u32) -> u32) {
+    if let Some(s) = slot(fd) {
+        let _ = s.fetch_update(Relaxed, Relaxed, |e| Some(derive(f(e))));
+    }
 }
 
 /// A new socket now lives at `fd`: forget whatever was there before.
 /// With TCP in `bits`, the TCP marks the process has are added.
 pub fn reset(fd: c_int, bits: u32) {
     if let Some(s) = slot(fd) {
-        s.store(with_marks(bits), Relaxed);
+        s.store(derive(with_marks(bits)), Relaxed);
     }
 }
 
 /// With TCP in `bits`, the TCP marks the process has are added too.
 pub fn add(fd: c_int, bits: u32) {
-    if let Some(s) = slot(fd) {
-        s.fetch_or(with_marks(bits), Relaxed);
-    }
+    update(fd, |e| e | with_marks(bits));
 }
 
 /// Removing TCP removes the marks that go with it.
 pub fn remove(fd: c_int, bits: u32) {
-    if let Some(s) = slot(fd) {
-        s.fetch_and(!(if bits & TCP != 0 { bits | TCP_MARKS } else { bits }), Relaxed);
-    }
+    update(fd, |e| e & !(if bits & TCP != 0 { bits | TCP_MARKS } else { bits }));
 }
 
 /// The marks every entry marked TCP gets with it.
@@ -127,16 +168,14 @@ pub fn set_tcp_marks(marks: u32) {
 }
 
 /// Turns the idle check on for `fd`, with a threshold in seconds (capped at
-/// MAX_IDLE_SECS, about 68 minutes: the top 12 bits of the entry).
+/// MAX_IDLE_SECS, about 68 minutes).
 pub fn set_idle_check(fd: c_int, secs: u32) {
-    if let Some(s) = slot(fd) {
-        let bits = IDLE_CHECK | (secs.clamp(1, MAX_IDLE_SECS) << IDLE_SHIFT);
-        let _ = s.fetch_update(Relaxed, Relaxed, |e| Some((e & !(u32::MAX << IDLE_SHIFT)) | bits));
-    }
+    let bits = IDLE_CHECK | (secs.clamp(1, MAX_IDLE_SECS) << IDLE_SHIFT);
+    update(fd, |e| (e & !IDLE_SECS) | bits);
 }
 
 pub fn idle_threshold_secs(entry: u32) -> u32 {
-    entry >> IDLE_SHIFT
+    (entry & IDLE_SECS) >> IDLE_SHIFT
 }
 
 /// When each fd last moved data, in coarse monotonic milliseconds (wrapping
@@ -181,21 +220,61 @@ pub fn is_tcp_kind(domain: c_int, ty: c_int, protocol: c_int) -> bool {
 mod tests {
     use super::*;
 
+    /// An entry without what the tests running beside may add (the marks,
+    /// while tcp_entries_get_the_marks runs) or derive.
+    fn plain(fd: c_int) -> u32 {
+        get(fd) & !(TCP_MARKS | DERIVED)
+    }
+
     #[test]
     fn out_of_range_fds_have_no_entry() {
         assert_eq!(get(-1), 0);
         assert_eq!(get(SIZE as c_int), 0);
         add(-5, TCP);
         reset(SIZE as c_int, TCP);
+        reset(SIZE as c_int - 1, TCP);
         assert!(!has_slot(-1));
+        assert!(!has_slot(SIZE as c_int - 1));
+        // -1 reads the last slot, which nothing writes.
+        assert_eq!(hot(-1), 0);
+    }
+
+    #[test]
+    fn hot_reads_the_entry() {
+        reset(400, KNOWN | TCP);
+        assert_eq!(hot(400), get(400));
+        assert!(hot(400) >= HOOKED);
+        // An fd with no entry may read another's: resume::io_with_checks
+        // then asks `get`, which has none for it.
+        assert_eq!(hot(400 + SIZE as c_int), get(400));
+        assert_eq!(get(400 + SIZE as c_int), 0);
     }
 
     #[test]
     fn reset_forgets_previous_flags() {
         add(100, TCP | APP_KEEPIDLE);
-        assert_eq!(get(100) & !TCP_MARKS, TCP | APP_KEEPIDLE);
+        assert_eq!(plain(100), TCP | APP_KEEPIDLE);
         reset(100, KNOWN);
         assert_eq!(get(100), KNOWN);
+    }
+
+    #[test]
+    fn derived_bits() {
+        // Not TCP: never hooked, whatever else it has.
+        assert_eq!(derive(KNOWN | IDLE_CHECK | APP_RCVTIMEO | HOOKED | CHECKED), KNOWN | IDLE_CHECK | APP_RCVTIMEO);
+        // A TCP socket: hooked, the fast path...
+        assert_eq!(derive(TCP), TCP | HOOKED);
+        // ...or, with checks, the checked path.
+        for check in [IDLE_CHECK, LOGGED, APP_RCVTIMEO, APP_SNDTIMEO] {
+            assert_eq!(derive(TCP | check), TCP | check | HOOKED | CHECKED);
+        }
+        // The hooks' two compares, as resume::checked makes the second.
+        let checked = |e: u32| (e as i32) < HOOKED as i32;
+        assert!(derive(KNOWN | SEEN | APP_KEEPIDLE) < HOOKED);
+        assert!(derive(TCP) >= HOOKED && !checked(derive(TCP)));
+        assert!(derive(TCP | IDLE_CHECK) >= HOOKED && checked(derive(TCP | IDLE_CHECK)));
+        // The idle seconds stay below the derived bits.
+        assert_eq!(derive(KNOWN | IDLE_SECS) & DERIVED, 0);
     }
 
     #[test]
@@ -216,12 +295,12 @@ mod tests {
         set_tcp_marks(LOGGED);
         reset(300, KNOWN | TCP);
         reset(301, KNOWN);
-        assert_eq!(get(300), KNOWN | TCP | LOGGED);
+        assert_eq!(get(300), KNOWN | TCP | LOGGED | HOOKED | CHECKED);
         assert_eq!(get(301), KNOWN);
         add(301, TCP);
-        assert_eq!(get(301), KNOWN | TCP | LOGGED);
+        assert_eq!(get(301), KNOWN | TCP | LOGGED | HOOKED | CHECKED);
         remove(300, APPLIED);
-        assert_eq!(get(300), KNOWN | TCP | LOGGED);
+        assert_eq!(get(300), KNOWN | TCP | LOGGED | HOOKED | CHECKED);
         remove(300, TCP);
         assert_eq!(get(300), KNOWN);
     }

@@ -2,8 +2,8 @@
 //! would have (a SIGWINCH or logrotate's SIGHUP must not turn into
 //! "Lost connection to MySQL server during query").
 //!
-//! Fast path: one fd-table load; fds not marked TCP go straight to libc. On a
-//! TCP fd, the process-wide count of handler runs is read before the call,
+//! Fast path: one fd-table load; fds not marked HOOKED (anything but a TCP
+//! socket) go straight to libc. On a TCP fd, the process-wide count of handler runs is read before the call,
 //! whether or not the program has a handler yet: one installed by another
 //! thread while the call blocks must still find it resumable. Only after an
 //! EINTR does anything else happen, and then the fd is first re-checked with
@@ -88,37 +88,38 @@ pub struct Pending<A> {
     first: Runs,
 }
 
-/// Runs a read or write on a TCP `fd` whose table entry is `entry`: `call`
-/// makes the call to libc with `args` (the hook's arguments). The idle
-/// check before a write on a connection that has one, then the call,
-/// resumed after EINTR.
+/// Whether a read or write on an fd whose entry is `entry` (at least
+/// `fdtable::HOOKED`, the hook's compare) takes the checked path,
+/// `io_with_checks`, rather than `io`. Given HOOKED this is the sign bit,
+/// CHECKED; written as the same compare as the hook's, one instruction
+/// sets the flags for both.
+#[inline(always)]
+pub fn checked(entry: u32) -> bool {
+    (entry as i32) < fdtable::HOOKED as i32
+}
+
+/// Runs a read or write on a TCP `fd` that has no checks
+/// (`checked` is false): `call` makes the call to libc with `args` (the
+/// hook's arguments), resumed after EINTR.
 ///
 /// Inlined into each hook, and shaped for its instruction count, since
-/// every read of a TCP connection comes here: when the fd has neither an
-/// idle check nor a socket timeout of the program's, and the process does
-/// not log, this is a few stores,
-/// the call and a sign test; a failure costs a compare more unless a
-/// handler of ours ran meanwhile. `call` captures nothing:
-/// the arguments are kept in memory across the call (`Pending`, made with
-/// a store for each and one for the counter, where keeping them in
-/// callee-saved registers would cost a push, a move and a pop each), and
-/// only the out-of-line paths read them back.
+/// every read of a TCP connection comes here: a store for each
+/// argument and for the handler-run count, the call and a sign test; a
+/// failure costs a compare more unless a handler of ours ran meanwhile.
+/// `call` captures nothing. The arguments and the count are kept in memory
+/// across the call (`Pending`), not in registers saved across it (a push, a
+/// move and a pop each): `failed` takes the Pending's address, so the
+/// optimiser must write it before any call, and the count is read back
+/// from it (a volatile read) rather than kept in a register.
 #[inline(always)]
-pub fn io<A: Copy>(fd: c_int, entry: u32, dir: Dir, what: &'static str, args: A, call: fn(c_int, A) -> isize) -> isize {
+pub fn io<A: Copy>(fd: c_int, dir: Dir, what: &'static str, args: A, call: fn(c_int, A) -> isize) -> isize {
     let pending = Pending { fd, args, first: signals::runs() };
-    if entry & (fdtable::IDLE_CHECK | fdtable::LOGGED | dir.timeout_flag()) != 0 {
-        return io_with_checks(entry, dir, what, &pending, call);
-    }
-    // SAFETY: an empty asm statement: it only tells the optimiser that
-    // `pending` may be read, so it is written before the call (and, since
-    // its address escaped, read back after it) rather than kept in
-    // registers saved across the call.
-    unsafe { core::arch::asm!("/* {0} */", in(reg) &pending, options(nostack, preserves_flags, readonly)) };
     let r = call(fd, args);
-    // A failure with no handler of ours run since the call began (EAGAIN,
-    // mostly) has nothing to resume and, logging being off (LOGGED), nothing
-    // to say: errno is not even asked.
-    if r >= 0 || signals::none_since(pending.first) {
+    // A failure with no handler of ours run since the call began has
+    // nothing to resume and, logging being off (no CHECKED), nothing to
+    // say: errno is not even asked.
+    // SAFETY: a read of a live local through a reference to it.
+    if r >= 0 || signals::none_since(unsafe { core::ptr::read_volatile(&pending.first) }) {
         return r;
     }
     failed(dir, what, &pending, r, call)
@@ -144,10 +145,16 @@ fn timed_out(fd: c_int, what: &str, r: isize) -> isize {
     r
 }
 
+/// `io` for an fd with checks (CHECKED): the idle check before a write on
+/// a connection that has one, the start time of a call bounded by the
+/// program's socket timeout, the log of a timeout. It reads the entry
+/// again itself, so that a hook can jump here with its own arguments. An
+/// fd with no entry (one that read another's, see fdtable::hot) gets the
+/// resume alone.
 #[inline(never)]
-fn io_with_checks<A: Copy>(entry: u32, dir: Dir, what: &str, pending: &Pending<A>, call: fn(c_int, A) -> isize) -> isize {
-    let fd = pending.fd;
-    let mut again = || call(fd, pending.args);
+pub fn io_with_checks<A: Copy>(fd: c_int, dir: Dir, what: &str, args: A, call: fn(c_int, A) -> isize) -> isize {
+    let entry = fdtable::get(fd);
+    let mut again = || call(fd, args);
     let mut call = Call::new(&mut again);
     let idle_check = entry & fdtable::IDLE_CHECK != 0;
     if idle_check && matches!(dir, Dir::Write) && idle::peer_gone(fd, entry) {

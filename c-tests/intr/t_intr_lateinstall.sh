@@ -3,10 +3,10 @@
 # any handler existed; then SIGWINCH+SIGHUP come from another process every
 # 30 ms (intr_lateinstall.c). Without sockfix every call fails with EINTR.
 # With it, no EINTR may reach the program: neither in the calls made after
-# the install (the fd table's RESUME mark, given to sockets that were there
-# before the first handler) nor in the call that was already blocked when the
-# handler came (resumed by 177e1d5, which tracked every TCP call: the signal
-# interrupts it only after its handler is wrapped). poll/select the same.
+# the install nor in the call that was already blocked when the handler came
+# (every call on a blocking TCP socket takes the handler-run count before it,
+# handler or not, and the signal interrupts it only after its handler is
+# wrapped). poll/select the same.
 source "$CT_ROOT/c-tests/common/lib.sh"
 source "$CT_ROOT/c-tests/intr/intr_lib.sh"
 P=$CT_BIN/intr_lateinstall

@@ -1,104 +1,60 @@
-//! Reads and writes: resumed after EINTR on TCP sockets (resume::io). Any
-//! other fd costs one table load before the call goes to libc.
+//! Reads and writes: resumed after EINTR on TCP sockets (resume::io). Any other fd costs one table load and one compare before
+//! the call goes to libc.
 
 use crate::fdtable;
 use crate::real;
-use crate::resume::{io, Dir};
+use crate::resume::{checked, io, io_with_checks, Dir};
 use libc::{c_int, c_void, iovec, msghdr, size_t, sockaddr, socklen_t, ssize_t};
 
-#[no_mangle]
-pub unsafe extern "C" fn read(fd: c_int, buf: *mut c_void, n: size_t) -> ssize_t {
-    let entry = fdtable::get(fd);
-    if entry & fdtable::TCP == 0 {
-        return real::read(fd, buf, n);
-    }
-    io(fd, entry, Dir::Read, "read", (buf, n), |fd, (buf, n)| unsafe { real::read(fd, buf, n) })
+/// A read or write hook, and its twin for the checked path. The twin has
+/// the hook's own signature, so the hook reaches it with a jump and keeps
+/// no stack frame on its other paths.
+macro_rules! io_hook {
+    ($name:ident, $checked:ident, $dir:expr, $what:literal, ($($arg:ident: $ty:ty),*)) => {
+        #[no_mangle]
+        pub unsafe extern "C" fn $name(fd: c_int, $($arg: $ty),*) -> ssize_t {
+            let entry = fdtable::hot(fd);
+            if entry < fdtable::HOOKED {
+                return real::$name(fd, $($arg),*);
+            }
+            if checked(entry) {
+                return $checked(fd, $($arg),*);
+            }
+            io(fd, $dir, $what, ($($arg,)*), |fd, ($($arg,)*)| unsafe { real::$name(fd, $($arg),*) })
+        }
+
+        #[inline(never)]
+        unsafe extern "C" fn $checked(fd: c_int, $($arg: $ty),*) -> ssize_t {
+            io_with_checks(fd, $dir, $what, ($($arg,)*), |fd, ($($arg,)*)| unsafe { real::$name(fd, $($arg),*) })
+        }
+    };
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn __read_chk(fd: c_int, buf: *mut c_void, n: size_t, buflen: size_t) -> ssize_t {
-    let entry = fdtable::get(fd);
-    if entry & fdtable::TCP == 0 {
-        return real::__read_chk(fd, buf, n, buflen);
-    }
-    io(fd, entry, Dir::Read, "read", (buf, n, buflen), |fd, (buf, n, buflen)| unsafe { real::__read_chk(fd, buf, n, buflen) })
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn readv(fd: c_int, iov: *const iovec, count: c_int) -> ssize_t {
-    let entry = fdtable::get(fd);
-    if entry & fdtable::TCP == 0 {
-        return real::readv(fd, iov, count);
-    }
-    io(fd, entry, Dir::Read, "readv", (iov, count), |fd, (iov, count)| unsafe { real::readv(fd, iov, count) })
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn recv(fd: c_int, buf: *mut c_void, n: size_t, flags: c_int) -> ssize_t {
-    let entry = fdtable::get(fd);
-    if entry & fdtable::TCP == 0 {
-        return real::recv(fd, buf, n, flags);
-    }
-    io(fd, entry, Dir::Read, "recv", (buf, n, flags), |fd, (buf, n, flags)| unsafe { real::recv(fd, buf, n, flags) })
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn __recv_chk(fd: c_int, buf: *mut c_void, n: size_t, buflen: size_t, flags: c_int) -> ssize_t {
-    let entry = fdtable::get(fd);
-    if entry & fdtable::TCP == 0 {
-        return real::__recv_chk(fd, buf, n, buflen, flags);
-    }
-    io(fd, entry, Dir::Read, "recv", (buf, n, buflen, flags), |fd, (buf, n, buflen, flags)| unsafe {
-        real::__recv_chk(fd, buf, n, buflen, flags)
-    })
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn recvfrom(
-    fd: c_int,
-    buf: *mut c_void,
-    n: size_t,
-    flags: c_int,
-    addr: *mut sockaddr,
-    len: *mut socklen_t,
-) -> ssize_t {
-    let entry = fdtable::get(fd);
-    if entry & fdtable::TCP == 0 {
-        return real::recvfrom(fd, buf, n, flags, addr, len);
-    }
-    io(fd, entry, Dir::Read, "recvfrom", (buf, n, flags, addr, len), |fd, (buf, n, flags, addr, len)| unsafe {
-        real::recvfrom(fd, buf, n, flags, addr, len)
-    })
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn __recvfrom_chk(
-    fd: c_int,
-    buf: *mut c_void,
-    n: size_t,
-    buflen: size_t,
-    flags: c_int,
-    addr: *mut sockaddr,
-    len: *mut socklen_t,
-) -> ssize_t {
-    let entry = fdtable::get(fd);
-    if entry & fdtable::TCP == 0 {
-        return real::__recvfrom_chk(fd, buf, n, buflen, flags, addr, len);
-    }
-    io(fd, entry, Dir::Read, "recvfrom", (buf, n, buflen, flags, addr, len), |fd, (buf, n, buflen, flags, addr, len)| unsafe {
-        real::__recvfrom_chk(fd, buf, n, buflen, flags, addr, len)
-    })
-}
+io_hook!(read, read_checked, Dir::Read, "read", (buf: *mut c_void, n: size_t));
+io_hook!(__read_chk, read_chk_checked, Dir::Read, "read", (buf: *mut c_void, n: size_t, buflen: size_t));
+io_hook!(readv, readv_checked, Dir::Read, "readv", (iov: *const iovec, count: c_int));
+io_hook!(recv, recv_checked, Dir::Read, "recv", (buf: *mut c_void, n: size_t, flags: c_int));
+io_hook!(__recv_chk, recv_chk_checked, Dir::Read, "recv", (buf: *mut c_void, n: size_t, buflen: size_t, flags: c_int));
+io_hook!(recvfrom, recvfrom_checked, Dir::Read, "recvfrom",
+    (buf: *mut c_void, n: size_t, flags: c_int, addr: *mut sockaddr, len: *mut socklen_t));
+io_hook!(__recvfrom_chk, recvfrom_chk_checked, Dir::Read, "recvfrom",
+    (buf: *mut c_void, n: size_t, buflen: size_t, flags: c_int, addr: *mut sockaddr, len: *mut socklen_t));
+io_hook!(write, write_checked, Dir::Write, "write", (buf: *const c_void, n: size_t));
+io_hook!(writev, writev_checked, Dir::Write, "writev", (iov: *const iovec, count: c_int));
+io_hook!(send, send_checked, Dir::Write, "send", (buf: *const c_void, n: size_t, flags: c_int));
 
 /// recvmsg can also bring fds (SCM_RIGHTS), usually over a UNIX socket: it
 /// is the one read whose untracked path still looks at the result.
 #[no_mangle]
 pub unsafe extern "C" fn recvmsg(fd: c_int, msg: *mut msghdr, flags: c_int) -> ssize_t {
-    let entry = fdtable::get(fd);
-    let r = if entry & fdtable::TCP != 0 {
-        io(fd, entry, Dir::Read, "recvmsg", (msg, flags), |fd, (msg, flags)| unsafe { real::recvmsg(fd, msg, flags) })
-    } else {
+    let entry = fdtable::hot(fd);
+    let call = |fd, (msg, flags)| unsafe { real::recvmsg(fd, msg, flags) };
+    let r = if entry < fdtable::HOOKED {
         real::recvmsg(fd, msg, flags)
+    } else if checked(entry) {
+        io_with_checks(fd, Dir::Read, "recvmsg", (msg, flags), call)
+    } else {
+        io(fd, Dir::Read, "recvmsg", (msg, flags), call)
     };
     if r >= 0 {
         super::fd::received(msg);
@@ -106,33 +62,9 @@ pub unsafe extern "C" fn recvmsg(fd: c_int, msg: *mut msghdr, flags: c_int) -> s
     r
 }
 
-#[no_mangle]
-pub unsafe extern "C" fn write(fd: c_int, buf: *const c_void, n: size_t) -> ssize_t {
-    let entry = fdtable::get(fd);
-    if entry & fdtable::TCP == 0 {
-        return real::write(fd, buf, n);
-    }
-    io(fd, entry, Dir::Write, "write", (buf, n), |fd, (buf, n)| unsafe { real::write(fd, buf, n) })
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn writev(fd: c_int, iov: *const iovec, count: c_int) -> ssize_t {
-    let entry = fdtable::get(fd);
-    if entry & fdtable::TCP == 0 {
-        return real::writev(fd, iov, count);
-    }
-    io(fd, entry, Dir::Write, "writev", (iov, count), |fd, (iov, count)| unsafe { real::writev(fd, iov, count) })
-}
-
-#[no_mangle]
-pub unsafe extern "C" fn send(fd: c_int, buf: *const c_void, n: size_t, flags: c_int) -> ssize_t {
-    let entry = fdtable::get(fd);
-    if entry & fdtable::TCP == 0 {
-        return real::send(fd, buf, n, flags);
-    }
-    io(fd, entry, Dir::Write, "send", (buf, n, flags), |fd, (buf, n, flags)| unsafe { real::send(fd, buf, n, flags) })
-}
-
+/// sendto and sendmsg first apply the settings when the call connects
+/// (MSG_FASTOPEN), then load the entry again: applying may have added an
+/// idle check.
 #[no_mangle]
 pub unsafe extern "C" fn sendto(
     fd: c_int,
@@ -142,34 +74,41 @@ pub unsafe extern "C" fn sendto(
     addr: *const sockaddr,
     len: socklen_t,
 ) -> ssize_t {
-    if fdtable::get(fd) & fdtable::TCP == 0 {
-        return real::sendto(fd, buf, n, flags, addr, len);
-    }
-    if flags & libc::MSG_FASTOPEN != 0 {
+    if fdtable::hot(fd) & fdtable::TCP != 0 && flags & libc::MSG_FASTOPEN != 0 {
         fast_open(fd, addr, len);
     }
-    let entry = fdtable::get(fd);
-    io(fd, entry, Dir::Write, "sendto", (buf, n, flags, addr, len), |fd, (buf, n, flags, addr, len)| unsafe {
+    let entry = fdtable::hot(fd);
+    let call = |fd, (buf, n, flags, addr, len)| unsafe { real::sendto(fd, buf, n, flags, addr, len) };
+    if entry < fdtable::HOOKED {
         real::sendto(fd, buf, n, flags, addr, len)
-    })
+    } else if checked(entry) {
+        io_with_checks(fd, Dir::Write, "sendto", (buf, n, flags, addr, len), call)
+    } else {
+        io(fd, Dir::Write, "sendto", (buf, n, flags, addr, len), call)
+    }
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn sendmsg(fd: c_int, msg: *const msghdr, flags: c_int) -> ssize_t {
-    if fdtable::get(fd) & fdtable::TCP == 0 {
-        return real::sendmsg(fd, msg, flags);
+    if fdtable::hot(fd) & fdtable::TCP != 0 {
+        if let Some(m) = msg.as_ref().filter(|_| flags & libc::MSG_FASTOPEN != 0) {
+            fast_open(fd, m.msg_name as *const sockaddr, m.msg_namelen);
+        }
     }
-    if let Some(m) = msg.as_ref().filter(|_| flags & libc::MSG_FASTOPEN != 0) {
-        fast_open(fd, m.msg_name as *const sockaddr, m.msg_namelen);
+    let entry = fdtable::hot(fd);
+    let call = |fd, (msg, flags)| unsafe { real::sendmsg(fd, msg, flags) };
+    if entry < fdtable::HOOKED {
+        real::sendmsg(fd, msg, flags)
+    } else if checked(entry) {
+        io_with_checks(fd, Dir::Write, "sendmsg", (msg, flags), call)
+    } else {
+        io(fd, Dir::Write, "sendmsg", (msg, flags), call)
     }
-    let entry = fdtable::get(fd);
-    io(fd, entry, Dir::Write, "sendmsg", (msg, flags), |fd, (msg, flags)| unsafe { real::sendmsg(fd, msg, flags) })
 }
 
 /// TCP Fast Open connects inside sendto/sendmsg, with no connect() call:
 /// the settings are applied here instead (the connect timeout does not
-/// apply: the call does not wait for the handshake). sendto and sendmsg load
-/// the entry again after it: applying may have added an idle check.
+/// apply: the call does not wait for the handshake).
 unsafe fn fast_open(fd: c_int, addr: *const sockaddr, len: socklen_t) {
     let _ = super::socket::before_connect(fd, addr, len);
 }
