@@ -109,6 +109,30 @@ intr_expect() {
     return 0
 }
 
+# intr_field NAME: the number after "NAME=" on the result line (last run).
+intr_field() { printf '%s\n' "$R_OUT" | sed -n "s/^result=.* $1=\([0-9]*\).*/\1/p" | tail -n 1; }
+
+# intr_expect_resumed_cases ARRAY (after intr_start_cases ARRAY with): every
+# case ended ok after at least 500 ms (it blocked until the peer's data),
+# its handler for SIGWINCH ran at least 5 times, no EINTR reached it and it
+# moved every byte (result fields eintr=0, bytes equal to want).
+intr_expect_resumed_cases() {
+    local -n intr_cases_ref=$1
+    local i=0 c label
+    for c in "${intr_cases_ref[@]}"; do
+        label="with lib: ${c%%|*}"
+        intr_finish "with$i"
+        if intr_expect "with$i" "$label" ok 500 6000 && intr_need_hits "$label" WINCH 5; then
+            if [ "$(intr_field eintr)" != 0 ] || [ "$(intr_field bytes)" != "$(intr_field want)" ]; then
+                intr_bad "$label" "eintr=$(intr_field eintr) bytes=$(intr_field bytes), expected 0 and $(intr_field want)"
+            else
+                echo "      resumed: no EINTR, $(intr_field bytes) bytes in order, $(intr_hits WINCH) SIGWINCH handled"
+            fi
+        fi
+        i=$((i + 1))
+    done
+}
+
 # intr_hits SIG: how many times the program's handler for SIG ran (last run).
 intr_hits() {
     local n

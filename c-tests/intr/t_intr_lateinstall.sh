@@ -27,15 +27,12 @@ intr_expect_cases variants without "without lib:" eintr 0 8000
 
 intr_lib_or_skip
 
-# field NAME: the number after "NAME=" on the result line.
-field() { printf '%s\n' "$R_OUT" | sed -n "s/^result=.* $1=\([0-9]*\).*/\1/p" | tail -n 1; }
-
 intr_start_cases variants with "$P"
 i=0
 for c in "${variants[@]}"; do
     label=${c%%|*}
     intr_finish "with$i"
-    before=$(field before) after=$(field after)
+    before=$(intr_field before) after=$(intr_field after)
     if [ -z "$before" ] || [ -z "$after" ]; then
         intr_bad "with lib: $label" "no result line ($(intr_rc_name "$R_RC"))"
     else
