@@ -98,6 +98,22 @@ pub fn checked(entry: u32) -> bool {
     (entry as i32) < fdtable::HOOKED as i32
 }
 
+/// A read or write (or connect) on `fd`, whichever way its entry says:
+/// straight to libc, `io_with_checks` or `io`. For the hooks that do more
+/// than the call (recvmsg, sendto, sendmsg, connect); the plain ones are
+/// shaped apart (hooks/io.rs, io_hook!).
+#[inline(always)]
+pub fn dispatch<A: Copy>(fd: c_int, dir: Dir, what: &'static str, args: A, call: fn(c_int, A) -> isize) -> isize {
+    let entry = fdtable::hot(fd);
+    if entry < fdtable::HOOKED {
+        call(fd, args)
+    } else if checked(entry) {
+        io_with_checks(fd, dir, what, args, call)
+    } else {
+        io(fd, dir, what, args, call)
+    }
+}
+
 /// Runs a read or write on a TCP `fd` that has no checks
 /// (`checked` is false): `call` makes the call to libc with `args` (the
 /// hook's arguments), resumed after EINTR.

@@ -3,7 +3,7 @@
 
 use crate::fdtable;
 use crate::real;
-use crate::resume::{checked, io, io_with_checks, Dir};
+use crate::resume::{checked, dispatch, io, io_with_checks, Dir};
 use libc::{c_int, c_void, iovec, msghdr, size_t, sockaddr, socklen_t, ssize_t};
 
 /// A read or write hook, and its twin for the checked path. The twin has
@@ -43,28 +43,32 @@ io_hook!(write, write_checked, Dir::Write, "write", (buf: *const c_void, n: size
 io_hook!(writev, writev_checked, Dir::Write, "writev", (iov: *const iovec, count: c_int));
 io_hook!(send, send_checked, Dir::Write, "send", (buf: *const c_void, n: size_t, flags: c_int));
 
-/// recvmsg can also bring fds (SCM_RIGHTS), usually over a UNIX socket: it
-/// is the one read whose untracked path still looks at the result.
+/// recvmsg can also bring fds (SCM_RIGHTS, usually over a UNIX socket),
+/// and only into a control buffer: without one, a call on an fd that is
+/// not HOOKED goes straight to libc, as read does.
 #[no_mangle]
 pub unsafe extern "C" fn recvmsg(fd: c_int, msg: *mut msghdr, flags: c_int) -> ssize_t {
-    let entry = fdtable::hot(fd);
-    let call = |fd, (msg, flags)| unsafe { real::recvmsg(fd, msg, flags) };
-    let r = if entry < fdtable::HOOKED {
-        real::recvmsg(fd, msg, flags)
-    } else if checked(entry) {
-        io_with_checks(fd, Dir::Read, "recvmsg", (msg, flags), call)
-    } else {
-        io(fd, Dir::Read, "recvmsg", (msg, flags), call)
-    };
+    if fdtable::hot(fd) < fdtable::HOOKED && msg.as_ref().is_none_or(|m| m.msg_controllen == 0) {
+        return real::recvmsg(fd, msg, flags);
+    }
+    recvmsg_full(fd, msg, flags)
+}
+
+/// The call (through resume::dispatch), then the fds it brought.
+#[inline(never)]
+unsafe extern "C" fn recvmsg_full(fd: c_int, msg: *mut msghdr, flags: c_int) -> ssize_t {
+    let r = dispatch(fd, Dir::Read, "recvmsg", (msg, flags), |fd, (msg, flags)| unsafe { real::recvmsg(fd, msg, flags) });
     if r >= 0 {
         super::fd::received(msg);
     }
     r
 }
 
-/// sendto and sendmsg first apply the settings when the call connects
-/// (MSG_FASTOPEN), then load the entry again: applying may have added an
-/// idle check.
+/// sendto and sendmsg: anything but a TCP socket (UDP: DNS, QUIC) goes
+/// straight to libc, with no stack frame; on a TCP socket (`sendto_tcp`,
+/// `sendmsg_tcp`) the settings are first applied when the call connects
+/// (MSG_FASTOPEN), and the entry is then loaded again: applying may have
+/// added an idle check.
 #[no_mangle]
 pub unsafe extern "C" fn sendto(
     fd: c_int,
@@ -74,36 +78,43 @@ pub unsafe extern "C" fn sendto(
     addr: *const sockaddr,
     len: socklen_t,
 ) -> ssize_t {
-    if fdtable::hot(fd) & fdtable::TCP != 0 && flags & libc::MSG_FASTOPEN != 0 {
+    if fdtable::hot(fd) & fdtable::TCP == 0 {
+        return real::sendto(fd, buf, n, flags, addr, len);
+    }
+    sendto_tcp(fd, buf, n, flags, addr, len)
+}
+
+#[inline(never)]
+unsafe extern "C" fn sendto_tcp(
+    fd: c_int,
+    buf: *const c_void,
+    n: size_t,
+    flags: c_int,
+    addr: *const sockaddr,
+    len: socklen_t,
+) -> ssize_t {
+    if flags & libc::MSG_FASTOPEN != 0 {
         fast_open(fd, addr, len);
     }
-    let entry = fdtable::hot(fd);
-    let call = |fd, (buf, n, flags, addr, len)| unsafe { real::sendto(fd, buf, n, flags, addr, len) };
-    if entry < fdtable::HOOKED {
+    dispatch(fd, Dir::Write, "sendto", (buf, n, flags, addr, len), |fd, (buf, n, flags, addr, len)| unsafe {
         real::sendto(fd, buf, n, flags, addr, len)
-    } else if checked(entry) {
-        io_with_checks(fd, Dir::Write, "sendto", (buf, n, flags, addr, len), call)
-    } else {
-        io(fd, Dir::Write, "sendto", (buf, n, flags, addr, len), call)
-    }
+    })
 }
 
 #[no_mangle]
 pub unsafe extern "C" fn sendmsg(fd: c_int, msg: *const msghdr, flags: c_int) -> ssize_t {
-    if fdtable::hot(fd) & fdtable::TCP != 0 {
-        if let Some(m) = msg.as_ref().filter(|_| flags & libc::MSG_FASTOPEN != 0) {
-            fast_open(fd, m.msg_name as *const sockaddr, m.msg_namelen);
-        }
+    if fdtable::hot(fd) & fdtable::TCP == 0 {
+        return real::sendmsg(fd, msg, flags);
     }
-    let entry = fdtable::hot(fd);
-    let call = |fd, (msg, flags)| unsafe { real::sendmsg(fd, msg, flags) };
-    if entry < fdtable::HOOKED {
-        real::sendmsg(fd, msg, flags)
-    } else if checked(entry) {
-        io_with_checks(fd, Dir::Write, "sendmsg", (msg, flags), call)
-    } else {
-        io(fd, Dir::Write, "sendmsg", (msg, flags), call)
+    sendmsg_tcp(fd, msg, flags)
+}
+
+#[inline(never)]
+unsafe extern "C" fn sendmsg_tcp(fd: c_int, msg: *const msghdr, flags: c_int) -> ssize_t {
+    if let Some(m) = msg.as_ref().filter(|_| flags & libc::MSG_FASTOPEN != 0) {
+        fast_open(fd, m.msg_name as *const sockaddr, m.msg_namelen);
     }
+    dispatch(fd, Dir::Write, "sendmsg", (msg, flags), |fd, (msg, flags)| unsafe { real::sendmsg(fd, msg, flags) })
 }
 
 /// TCP Fast Open connects inside sendto/sendmsg, with no connect() call:

@@ -3,7 +3,7 @@
 
 use crate::fdtable as ft;
 use crate::log::Peer;
-use crate::resume::{checked, io, io_with_checks, Dir};
+use crate::resume::{dispatch, Dir};
 use crate::sys::{self, ErrnoGuard};
 use crate::{connect_timeout, idle, real, settings_ready, sockopt, source};
 use libc::{c_int, c_void, sockaddr, socklen_t};
@@ -23,15 +23,8 @@ pub unsafe extern "C" fn connect(fd: c_int, addr: *const sockaddr, len: socklen_
     if let Some((flags, ms)) = before_connect(fd, addr, len) {
         return connect_timeout::connect(fd, addr, len, flags, ms);
     }
-    let entry = ft::hot(fd);
-    let call = |fd, (addr, len)| unsafe { real::connect(fd, addr, len) } as isize;
-    if entry < ft::HOOKED {
-        real::connect(fd, addr, len)
-    } else if checked(entry) {
-        io_with_checks(fd, Dir::Connect, "connect", (addr, len), call) as c_int
-    } else {
-        io(fd, Dir::Connect, "connect", (addr, len), call) as c_int
-    }
+    dispatch(fd, Dir::Connect, "connect", (addr, len), |fd, (addr, len)| unsafe { real::connect(fd, addr, len) } as isize)
+        as c_int
 }
 
 /// Applies the settings to a TCP socket about to connect to `addr` (by
