@@ -2,9 +2,10 @@
 //! would have (a SIGWINCH or logrotate's SIGHUP must not turn into
 //! "Lost connection to MySQL server during query").
 //!
-//! Fast path: one fd-table load; fds not marked HOOKED (anything but a TCP
-//! socket) go straight to libc. On a TCP fd, the process-wide count of handler runs is read before the call,
-//! whether or not the program has a handler yet: one installed by another
+//! Fast path: one fd-table load and one compare; fds not marked HOOKED
+//! (anything but a TCP socket) go straight to libc. On a TCP fd, the
+//! process-wide count of handler runs is read before the call, whether or
+//! not the program has a handler yet: one installed by another
 //! thread while the call blocks must still find it resumable. Only after an
 //! EINTR does anything else happen, and then the fd is first re-checked with
 //! a syscall, so a reused fd number is never resumed.
@@ -114,8 +115,8 @@ pub fn dispatch<A: Copy>(fd: c_int, dir: Dir, what: &'static str, args: A, call:
     }
 }
 
-/// Runs a read or write on a TCP `fd` that has no checks
-/// (`checked` is false): `call` makes the call to libc with `args` (the
+/// Runs a read or write on a TCP `fd` that has no checks (`checked` is
+/// false): `call` makes the call to libc with `args` (the
 /// hook's arguments), resumed after EINTR.
 ///
 /// Inlined into each hook, and shaped for its instruction count, since

@@ -1,5 +1,6 @@
-//! Reads and writes: resumed after EINTR on TCP sockets (resume::io). Any other fd costs one table load and one compare before
-//! the call goes to libc.
+//! Reads and writes: resumed after EINTR on TCP sockets (resume::io). Any
+//! other fd costs one table load and one compare before the call goes to
+//! libc.
 
 use crate::fdtable;
 use crate::real;
