@@ -216,16 +216,11 @@ U void print_hits(void)
 /* ---------- storm ----------
  * A child that, after start_ms, sends each signal in sigs[] to target every
  * interval_ms, at most max_ticks times, and stops as soon as the target is
- * gone.  The caller stops it with storm_stop(). */
-U pid_t storm_start(pid_t target, const int *sigs, int nsigs, long start_ms, long interval_ms, int max_ticks)
+ * gone.  The caller stops it with stop_child().  storm_run() is the child's
+ * part, for a helper process started some other way (its parent must be
+ * target). */
+U void storm_run(pid_t target, const int *sigs, int nsigs, long start_ms, long interval_ms, int max_ticks)
 {
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
-    if (pid < 0)
-        die("fork storm");
-    if (pid > 0)
-        return pid;
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != target)
         _exit(0);
@@ -241,6 +236,18 @@ U pid_t storm_start(pid_t target, const int *sigs, int nsigs, long start_ms, lon
                 _exit(0);
     }
     _exit(0);
+}
+
+U pid_t storm_start(pid_t target, const int *sigs, int nsigs, long start_ms, long interval_ms, int max_ticks)
+{
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0)
+        die("fork storm");
+    if (pid == 0)
+        storm_run(target, sigs, nsigs, start_ms, interval_ms, max_ticks);
+    return pid;
 }
 
 U void stop_child(pid_t pid)
@@ -503,18 +510,12 @@ U int make_pair(const char *kind, int *rfd, int *wfd, const struct pair_opts *o)
 
 /* A helper child that owns wfd: waits delay_ms (-1: never writes), writes
  * `chunks` chunks of chunk_len pattern bytes gap_ms apart, then waits for EOF
- * on wfd (stream sockets) or until it is killed, at most 60 s. */
-U pid_t writer_start(int wfd, int rfd, long delay_ms, int chunks, long gap_ms, size_t chunk_len)
+ * on wfd (stream sockets) or until it is killed, at most 60 s.  writer_run()
+ * is the child's part (after closing what it must not hold), for a helper
+ * process started some other way. */
+U void writer_run(int wfd, long delay_ms, int chunks, long gap_ms, size_t chunk_len)
 {
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
-    if (pid < 0)
-        die("fork writer");
-    if (pid > 0)
-        return pid;
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    close(rfd);
     signal(SIGALRM, SIG_DFL);
     alarm(60);
     if (delay_ms >= 0) {
@@ -545,6 +546,20 @@ U pid_t writer_start(int wfd, int rfd, long delay_ms, int chunks, long gap_ms, s
         if (n < 0 && errno != EINTR)
             pause();
     }
+}
+
+U pid_t writer_start(int wfd, int rfd, long delay_ms, int chunks, long gap_ms, size_t chunk_len)
+{
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0)
+        die("fork writer");
+    if (pid > 0)
+        return pid;
+    close(rfd);
+    writer_run(wfd, delay_ms, chunks, gap_ms, chunk_len);
+    return -1; /* not reached */
 }
 
 /* One read of at most `len` bytes with the call a test names: read, recv,

@@ -1,20 +1,21 @@
 # A TCP socket that was non-blocking and is blocking again has its blocking
-# reads (and writes) resumed. A call on a non-blocking socket cannot be
-# interrupted, but sockfix does not skip the resume on sockets it saw made
-# non-blocking: wherever the mode changed unseen, the program would get the
-# EINTR (t_intr_nonblock_gaps). These histories are the ones a library can
-# follow (fcntl, fcntl64, ioctl, SOCK_NONBLOCK, dups, SCM_RIGHTS, fork).
-# intr_nonblock.c walks one connection on 127.0.0.1
-# through each history below, checks every step (EAGAIN while non-blocking,
-# F_GETFL blocking at the end), then blocks in read (recv, write) while
-# another process sends SIGWINCH+SIGHUP every 30 ms (handlers without
-# SA_RESTART); the peer sends 3 x 1000 bytes from 600 ms on. Without sockfix
-# every case sees EINTR (so the test can fail); with it none may, and every
-# byte must arrive in order. Two histories change the mode through another
-# holder of the open file than a dup: the copy received from an SCM_RIGHTS
-# send, and a fork child. Then, with no signals: a socket
-# left non-blocking gives the same EAGAIN and data with the library as
-# without.
+# reads (and writes) resumed, after histories a library can follow (fcntl,
+# fcntl64, ioctl, SOCK_NONBLOCK, accept4, dups, SCM_RIGHTS, fork). A call on
+# a non-blocking socket cannot be interrupted, but sockfix does not skip the
+# resume on sockets it saw made non-blocking: wherever the mode changed
+# unseen, the program would get the EINTR (those histories are in
+# t_intr_nonblock_gaps, run by the same program). intr_nonblock.c walks one
+# connection on 127.0.0.1 through each history below, checks every step
+# (EAGAIN while non-blocking, F_GETFL blocking at the end), then blocks in
+# read (recv, write) while another process sends SIGWINCH+SIGHUP every 30 ms
+# (handlers without SA_RESTART); the peer sends 3 x 1000 bytes from 600 ms
+# on. The peer's writer (or reader) and the storm are the program itself,
+# spawned before the history and released after it. Without sockfix every
+# case sees EINTR (so the test can fail); with it none may, and every byte
+# must arrive in order. Two histories change the mode through another holder
+# of the open file than a dup: the copy received from an SCM_RIGHTS send,
+# and a fork child. Then, with no signals: a socket left non-blocking gives
+# the same EAGAIN and data with the library as without.
 source "$CT_ROOT/c-tests/common/lib.sh"
 source "$CT_ROOT/c-tests/intr/intr_lib.sh"
 P=$CT_BIN/intr_nonblock

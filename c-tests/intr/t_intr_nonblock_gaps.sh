@@ -4,14 +4,17 @@
 # change, a socket received with recvmmsg onto a reused number, a program run
 # by system()), has its blocking reads resumed like any other's: sockfix
 # does not skip the resume on sockets it saw made non-blocking (a library
-# that did lost the resume in each of these). intr_nonblock_gaps.c walks one
-# connection through each history, checks that F_GETFL says blocking at the
-# end, then reads while another process sends SIGWINCH+SIGHUP every 30 ms
-# (handlers without SA_RESTART). Without the library each gets EINTR; with
-# it none may. The controls are changes a library can see.
+# that did lost the resume in each of these). intr_nonblock.c (the program
+# of t_intr_nonblock, these are its other modes) walks one connection through
+# each history, checks that F_GETFL says blocking at the end, then reads
+# while another process sends SIGWINCH+SIGHUP every 30 ms (handlers without
+# SA_RESTART); the writer and the storm are the program itself, spawned with
+# posix_spawn before the history, so no fork after it can hide a gap.
+# Without the library each gets EINTR; with it none may. The controls are
+# changes a library can see, and the harness itself (control-plain).
 source "$CT_ROOT/c-tests/common/lib.sh"
 source "$CT_ROOT/c-tests/intr/intr_lib.sh"
-P=$CT_BIN/intr_nonblock_gaps
+P=$CT_BIN/intr_nonblock
 [ -x "$P" ] || fail "$P not built"
 
 # label|mode
