@@ -82,15 +82,8 @@
  *   system         fcntl sets O_NONBLOCK; a program run by system() (glibc:
  *                  posix_spawn, no fork handlers) clears it on the fd it
  *                  inherited
- * and their controls, changes a library can see (the first is the harness
- * itself; the others are the same histories as fcntl-on-off, ioctl,
- * fcntl-ioctl, fcntl64 and dup-after, under their names in that test):
+ * and the harness itself:
  *   control-plain  never non-blocking
- *   control-fcntl  fcntl sets O_NONBLOCK, fcntl clears it
- *   control-ioctl  ioctl(FIONBIO) sets and clears it
- *   control-fcntl-ioctl  fcntl sets it, ioctl(FIONBIO, 0) clears it
- *   control-fcntl64  fcntl64 sets and clears it
- *   control-dup    fcntl sets it on fd, clears it through dup(fd)
  *
  *   left-nonblock  no signals: a socket left non-blocking (by SOCK_NONBLOCK,
  *                  fcntl, fcntl64, ioctl(FIONBIO), accept4(SOCK_NONBLOCK))
@@ -682,16 +675,16 @@ static int install_race_filter(void)
 static const struct { const char *mode; char on, off; } on_off[] = {
     { "sock-fcntl", 0, 'f' },   /* made non-blocking by the connection */
     { "accept4", 0, 'f' },      /* the same */
-    { "fcntl-on-off", 'f', 'f' }, { "control-fcntl", 'f', 'f' }, { "write", 'f', 'f' },
-    { "fcntl64", '6', '6' },    { "control-fcntl64", '6', '6' }, { "fcntl-fcntl64", 'f', '6' },
-    { "fcntl-ioctl", 'f', 'i' }, { "control-fcntl-ioctl", 'f', 'i' },
-    { "ioctl", 'i', 'i' },      { "recv", 'i', 'i' },           { "control-ioctl", 'i', 'i' },
+    { "fcntl-on-off", 'f', 'f' }, { "write", 'f', 'f' },
+    { "fcntl64", '6', '6' },    { "fcntl-fcntl64", 'f', '6' },
+    { "fcntl-ioctl", 'f', 'i' },
+    { "ioctl", 'i', 'i' },      { "recv", 'i', 'i' },
     { "ioctl-hibits", 'f', 'h' }, { "__fcntl", 'f', '_' },
 };
 
 /* Set through fd, clear through a copy made after; reads on fd. */
 static const char *const dup_after[][2] = {
-    { "dup-after", "dup" }, { "control-dup", "dup" }, { "dup2", "dup2" },
+    { "dup-after", "dup" }, { "dup2", "dup2" },
     { "dup3", "dup3" },     { "fdupfd", "fdupfd" },   { "__dup2", "__dup2" },
 };
 

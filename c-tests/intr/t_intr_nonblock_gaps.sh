@@ -10,8 +10,9 @@
 # while another process sends SIGWINCH+SIGHUP every 30 ms (handlers without
 # SA_RESTART); the writer and the storm are the program itself, spawned with
 # posix_spawn before the history, so no fork after it can hide a gap.
-# Without the library each gets EINTR; with it none may. The controls are
-# changes a library can see, and the harness itself (control-plain).
+# Without the library each gets EINTR; with it none may. control-plain (never
+# non-blocking) checks the harness; the changes a library can see are
+# t_intr_nonblock's.
 source "$CT_ROOT/c-tests/common/lib.sh"
 source "$CT_ROOT/c-tests/intr/intr_lib.sh"
 P=$CT_BIN/intr_nonblock
@@ -20,11 +21,6 @@ P=$CT_BIN/intr_nonblock
 # label|mode
 cases=(
     "control: a socket never made non-blocking|control-plain"
-    "control: fcntl sets O_NONBLOCK, fcntl clears it|control-fcntl"
-    "control: ioctl(FIONBIO) sets O_NONBLOCK and clears it|control-ioctl"
-    "control: fcntl sets O_NONBLOCK, ioctl(FIONBIO, 0) clears it|control-fcntl-ioctl"
-    "control: fcntl64 sets O_NONBLOCK and clears it|control-fcntl64"
-    "control: fcntl sets O_NONBLOCK on fd, clears it through dup(fd)|control-dup"
     "fork() while blocking, then the parent sets O_NONBLOCK and the child clears it|fork-then-nb"
     "O_NONBLOCK cleared by ioctl(FIONBIO + bit 32 set in the request; the kernel reads it as an unsigned int)|ioctl-hibits"
     "O_NONBLOCK cleared by __fcntl (glibc's exported alias of fcntl)|__fcntl"
