@@ -301,6 +301,21 @@ struct pair_opts {
     int sndbuf;   /* SO_SNDBUF on the writing end, 0 = leave */
 };
 
+/* After a non-blocking connect() said EINPROGRESS: waits (5 s at most)
+ * until it is done, and dies unless it succeeded (SO_ERROR). */
+U void wait_connected(int c)
+{
+    struct pollfd p = { c, POLLOUT, 0 };
+    if (poll(&p, 1, 5000) != 1)
+        die("poll for connect");
+    int err = 0;
+    socklen_t el = sizeof err;
+    if (getsockopt(c, SOL_SOCKET, SO_ERROR, &err, &el) || err) {
+        errno = err;
+        die("non-blocking connect (SO_ERROR)");
+    }
+}
+
 U int tcp_listener(int family, struct sockaddr_storage *ss, socklen_t *sl, int rcvbuf)
 {
     int l = socket(family, SOCK_STREAM, 0);
@@ -476,16 +491,7 @@ U int make_pair(const char *kind, int *rfd, int *wfd, const struct pair_opts *o)
             }
             die("connect");
         }
-        struct pollfd p = { c, POLLOUT, 0 };
-        if (poll(&p, 1, 5000) != 1)
-            die("poll for connect");
-        int err = 0;
-        socklen_t el = sizeof err;
-        getsockopt(c, SOL_SOCKET, SO_ERROR, &err, &el);
-        if (err) {
-            errno = err;
-            die("nonblocking connect");
-        }
+        wait_connected(c);
     }
     if (nonblock) {
         int fl = fcntl(c, F_GETFL);

@@ -233,15 +233,7 @@ static void connect_nb(int c, const struct sockaddr_in *a)
     }
     if (errno != EINPROGRESS)
         die("non-blocking connect");
-    struct pollfd p = { c, POLLOUT, 0 };
-    if (poll(&p, 1, 5000) != 1)
-        die("poll for the connect");
-    int err = 0;
-    socklen_t el = sizeof err;
-    if (getsockopt(c, SOL_SOCKET, SO_ERROR, &err, &el) || err) {
-        errno = err;
-        die("non-blocking connect (SO_ERROR)");
-    }
+    wait_connected(c);
     printf("step: connect(fd %d) -> EINPROGRESS, poll, connected\n", c);
 }
 
