@@ -250,6 +250,15 @@ U pid_t storm_start(pid_t target, const int *sigs, int nsigs, long start_ms, lon
     return pid;
 }
 
+/* Waits for the child pid (through EINTR): whether it exited with 0.
+ * *status gets its wait status. */
+U int child_ok(pid_t pid, int *status)
+{
+    while (waitpid(pid, status, 0) == -1 && errno == EINTR)
+        ;
+    return WIFEXITED(*status) && WEXITSTATUS(*status) == 0;
+}
+
 U void stop_child(pid_t pid)
 {
     int st;

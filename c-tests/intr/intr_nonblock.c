@@ -215,10 +215,8 @@ static void expect_eagain(int fd, const char *call)
 
 static void wait_ok(pid_t k, const char *what)
 {
-    int st;
-    while (waitpid(k, &st, 0) == -1 && errno == EINTR)
-        ;
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+    int st = 0;
+    if (!child_ok(k, &st))
         die("%s failed (status 0x%x)", what, st);
 }
 
@@ -578,9 +576,7 @@ static int blocking_calls(int fd, const char *call)
     if (writing && rc == RC_OK) {
         int pst = 0;
         shutdown(fd, SHUT_WR);
-        while (waitpid(peer_pid, &pst, 0) == -1 && errno == EINTR)
-            ;
-        if (!WIFEXITED(pst) || WEXITSTATUS(pst) != 0) {
+        if (!child_ok(peer_pid, &pst)) {
             printf("peer reports failure (status 0x%x)\n", pst);
             rc = RC_ERR;
         }

@@ -184,9 +184,7 @@ int main(int argc, char **argv)
     int pst = 0;
     if (rc == RC_OK) {
         shutdown(fd, SHUT_WR);
-        while (waitpid(peer, &pst, 0) == -1 && errno == EINTR)
-            ;
-        if (!WIFEXITED(pst) || WEXITSTATUS(pst) != 0) {
+        if (!child_ok(peer, &pst)) {
             printf("peer reports failure (status 0x%x)\n", pst);
             rc = RC_ERR;
         }
