@@ -26,7 +26,8 @@ use libc::c_int;
 /// -1 (a closed fd's variable) lands there.
 pub const SIZE: usize = 1 << 20;
 
-static TABLE: [AtomicU32; SIZE] = [const { AtomicU32::new(0) }; SIZE];
+/// Read directly by the x86_64 read and write hooks (hooks/io_x86_64.rs).
+pub(crate) static TABLE: [AtomicU32; SIZE] = [const { AtomicU32::new(0) }; SIZE];
 
 /// The fd was created or accepted as an IPv4/IPv6 TCP socket.
 pub const TCP: u32 = 1 << 0;

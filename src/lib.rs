@@ -8,7 +8,8 @@
 //!   `dynsym`: the one pass over the link map and libc's symbol table that
 //!   finds them.
 //! - `fdtable`: what is known about each fd, readable without a syscall.
-//! - `hooks`: the exported stand-ins for libc's functions.
+//! - `hooks`: the exported stand-ins for libc's functions (on x86_64 the
+//!   read and write hooks' fast path is assembly: `hooks/io_x86_64.rs`).
 //! - `sockopt`, `connect_timeout`, `source`, `idle`: what is done to a
 //!   connection (options, bounded connect, source address and port, the
 //!   idle check before writes).

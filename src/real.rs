@@ -274,7 +274,7 @@ macro_rules! real_functions {
 
         #[allow(non_camel_case_types, clippy::upper_case_acronyms)]
         #[repr(usize)]
-        enum Index { $( $name, )* }
+        pub(crate) enum Index { $( $name, )* }
 
         const NAMES: &str = concat!($( stringify!($name), "\0", )*);
         pub const N: usize = [$( stringify!($name), )*].len();
@@ -284,7 +284,7 @@ macro_rules! real_functions {
         /// The function to call for each name: until resolved, our own
         /// `lazy::` resolver of the same type, so a call never needs to
         /// test for "not yet".
-        static SLOTS: [AtomicPtr<()>; N] = [$( AtomicPtr::new(lazy::$name as *mut ()), )*];
+        pub(crate) static SLOTS: [AtomicPtr<()>; N] = [$( AtomicPtr::new(lazy::$name as *mut ()), )*];
         static VIA: [AtomicU8; N] = [const { AtomicU8::new(VIA_LAZY) }; N];
 
         pub(super) fn layout() -> List {
@@ -343,7 +343,7 @@ macro_rules! real_functions {
 }
 
 /// The functions the library stands in for.
-mod hooked {
+pub(crate) mod hooked {
     use libc::{fd_set, msghdr, nfds_t, pollfd, sigset_t, size_t, sockaddr, socklen_t, ssize_t, timespec, timeval};
 
     real_functions! {

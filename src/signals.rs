@@ -93,7 +93,8 @@ fn owns_memory() -> bool {
 }
 
 /// Every handler run through the trampoline, numbered from 1.
-static RUN_COUNT: AtomicUsize = AtomicUsize::new(0);
+/// Read directly by the x86_64 read and write hooks (hooks/io_x86_64.rs).
+pub(crate) static RUN_COUNT: AtomicUsize = AtomicUsize::new(0);
 
 /// Per-thread notes: the number of the last run on this thread of the
 /// handler of a passing signal (from the program itself, or in
@@ -127,6 +128,15 @@ fn set_note(which: usize, value: usize) {
 /// The handler-run counter before a call.
 #[derive(Clone, Copy)]
 pub struct Runs(usize);
+
+impl Runs {
+    /// The count as read by code that loaded RUN_COUNT itself (the x86_64
+    /// read and write hooks).
+    #[cfg(target_arch = "x86_64")]
+    pub fn read_as(count: usize) -> Runs {
+        Runs(count)
+    }
+}
 
 #[inline(always)]
 pub fn runs() -> Runs {

@@ -1,6 +1,6 @@
-//! Reads and writes: resumed after EINTR on TCP sockets (resume::io). Any
-//! other fd costs one table load and one compare before the call goes to
-//! libc.
+//! Reads and writes: resumed after EINTR on TCP sockets (resume::io, or
+//! its assembly form on x86_64, io_x86_64.rs). Any other fd costs one
+//! table load and one compare before the call goes to libc.
 
 use crate::fdtable;
 use crate::real;
@@ -9,9 +9,19 @@ use libc::{c_int, c_void, iovec, msghdr, size_t, sockaddr, socklen_t, ssize_t};
 
 /// A read or write hook, and its twin for the checked path. The twin has
 /// the hook's own signature, so the hook reaches it with a jump and keeps
-/// no stack frame on its other paths.
+/// no stack frame on its other paths. On x86_64 the hook itself is written
+/// in assembly (io_x86_64.rs; `$again` is its failure path); elsewhere, and
+/// for a hook marked `portable` (more arguments than registers), it is
+/// resume::io.
 macro_rules! io_hook {
-    ($name:ident, $checked:ident, $dir:expr, $what:literal, ($($arg:ident: $ty:ty),*)) => {
+    ($name:ident, $checked:ident, $again:ident, $dir:expr, $what:literal, ($($arg:ident: $ty:ty),*)) => {
+        #[cfg(target_arch = "x86_64")]
+        super::io_x86_64::fast_io_hook!($name, $checked, $again, $dir, $what, ($($arg: $ty),*));
+        #[cfg(not(target_arch = "x86_64"))]
+        io_hook!(portable $name, $checked, $dir, $what, ($($arg: $ty),*));
+        io_hook!(@checked $name, $checked, $dir, $what, ($($arg: $ty),*));
+    };
+    (portable $name:ident, $checked:ident, $dir:expr, $what:literal, ($($arg:ident: $ty:ty),*)) => {
         #[no_mangle]
         pub unsafe extern "C" fn $name(fd: c_int, $($arg: $ty),*) -> ssize_t {
             let entry = fdtable::hot(fd);
@@ -23,7 +33,8 @@ macro_rules! io_hook {
             }
             io(fd, $dir, $what, ($($arg,)*), |fd, ($($arg,)*)| unsafe { real::$name(fd, $($arg),*) })
         }
-
+    };
+    (@checked $name:ident, $checked:ident, $dir:expr, $what:literal, ($($arg:ident: $ty:ty),*)) => {
         #[inline(never)]
         unsafe extern "C" fn $checked(fd: c_int, $($arg: $ty),*) -> ssize_t {
             io_with_checks(fd, $dir, $what, ($($arg,)*), |fd, ($($arg,)*)| unsafe { real::$name(fd, $($arg),*) })
@@ -31,18 +42,21 @@ macro_rules! io_hook {
     };
 }
 
-io_hook!(read, read_checked, Dir::Read, "read", (buf: *mut c_void, n: size_t));
-io_hook!(__read_chk, read_chk_checked, Dir::Read, "read", (buf: *mut c_void, n: size_t, buflen: size_t));
-io_hook!(readv, readv_checked, Dir::Read, "readv", (iov: *const iovec, count: c_int));
-io_hook!(recv, recv_checked, Dir::Read, "recv", (buf: *mut c_void, n: size_t, flags: c_int));
-io_hook!(__recv_chk, recv_chk_checked, Dir::Read, "recv", (buf: *mut c_void, n: size_t, buflen: size_t, flags: c_int));
-io_hook!(recvfrom, recvfrom_checked, Dir::Read, "recvfrom",
+io_hook!(read, read_checked, read_again, Dir::Read, "read", (buf: *mut c_void, n: size_t));
+io_hook!(__read_chk, read_chk_checked, read_chk_again, Dir::Read, "read", (buf: *mut c_void, n: size_t, buflen: size_t));
+io_hook!(readv, readv_checked, readv_again, Dir::Read, "readv", (iov: *const iovec, count: c_int));
+io_hook!(recv, recv_checked, recv_again, Dir::Read, "recv", (buf: *mut c_void, n: size_t, flags: c_int));
+io_hook!(__recv_chk, recv_chk_checked, recv_chk_again, Dir::Read, "recv",
+    (buf: *mut c_void, n: size_t, buflen: size_t, flags: c_int));
+io_hook!(recvfrom, recvfrom_checked, recvfrom_again, Dir::Read, "recvfrom",
     (buf: *mut c_void, n: size_t, flags: c_int, addr: *mut sockaddr, len: *mut socklen_t));
-io_hook!(__recvfrom_chk, recvfrom_chk_checked, Dir::Read, "recvfrom",
+io_hook!(portable __recvfrom_chk, recvfrom_chk_checked, Dir::Read, "recvfrom",
     (buf: *mut c_void, n: size_t, buflen: size_t, flags: c_int, addr: *mut sockaddr, len: *mut socklen_t));
-io_hook!(write, write_checked, Dir::Write, "write", (buf: *const c_void, n: size_t));
-io_hook!(writev, writev_checked, Dir::Write, "writev", (iov: *const iovec, count: c_int));
-io_hook!(send, send_checked, Dir::Write, "send", (buf: *const c_void, n: size_t, flags: c_int));
+io_hook!(@checked __recvfrom_chk, recvfrom_chk_checked, Dir::Read, "recvfrom",
+    (buf: *mut c_void, n: size_t, buflen: size_t, flags: c_int, addr: *mut sockaddr, len: *mut socklen_t));
+io_hook!(write, write_checked, write_again, Dir::Write, "write", (buf: *const c_void, n: size_t));
+io_hook!(writev, writev_checked, writev_again, Dir::Write, "writev", (iov: *const iovec, count: c_int));
+io_hook!(send, send_checked, send_again, Dir::Write, "send", (buf: *const c_void, n: size_t, flags: c_int));
 
 /// recvmsg can also bring fds (SCM_RIGHTS, usually over a UNIX socket),
 /// and only into a control buffer: without one, a call on an fd that is

@@ -7,6 +7,8 @@
 
 mod fd;
 mod io;
+#[cfg(target_arch = "x86_64")]
+mod io_x86_64;
 mod signal;
 mod socket;
 mod wait;
