@@ -18,10 +18,14 @@ macro_rules! io_hook {
         #[cfg(target_arch = "x86_64")]
         super::io_x86_64::fast_io_hook!($name, $checked, $again, $dir, $what, ($($arg: $ty),*));
         #[cfg(not(target_arch = "x86_64"))]
-        io_hook!(portable $name, $checked, $dir, $what, ($($arg: $ty),*));
+        io_hook!(@rust $name, $checked, $dir, $what, ($($arg: $ty),*));
         io_hook!(@checked $name, $checked, $dir, $what, ($($arg: $ty),*));
     };
     (portable $name:ident, $checked:ident, $dir:expr, $what:literal, ($($arg:ident: $ty:ty),*)) => {
+        io_hook!(@rust $name, $checked, $dir, $what, ($($arg: $ty),*));
+        io_hook!(@checked $name, $checked, $dir, $what, ($($arg: $ty),*));
+    };
+    (@rust $name:ident, $checked:ident, $dir:expr, $what:literal, ($($arg:ident: $ty:ty),*)) => {
         #[no_mangle]
         pub unsafe extern "C" fn $name(fd: c_int, $($arg: $ty),*) -> ssize_t {
             let entry = fdtable::hot(fd);
@@ -51,8 +55,6 @@ io_hook!(__recv_chk, recv_chk_checked, recv_chk_again, Dir::Read, "recv",
 io_hook!(recvfrom, recvfrom_checked, recvfrom_again, Dir::Read, "recvfrom",
     (buf: *mut c_void, n: size_t, flags: c_int, addr: *mut sockaddr, len: *mut socklen_t));
 io_hook!(portable __recvfrom_chk, recvfrom_chk_checked, Dir::Read, "recvfrom",
-    (buf: *mut c_void, n: size_t, buflen: size_t, flags: c_int, addr: *mut sockaddr, len: *mut socklen_t));
-io_hook!(@checked __recvfrom_chk, recvfrom_chk_checked, Dir::Read, "recvfrom",
     (buf: *mut c_void, n: size_t, buflen: size_t, flags: c_int, addr: *mut sockaddr, len: *mut socklen_t));
 io_hook!(write, write_checked, write_again, Dir::Write, "write", (buf: *const c_void, n: size_t));
 io_hook!(writev, writev_checked, writev_again, Dir::Write, "writev", (iov: *const iovec, count: c_int));
