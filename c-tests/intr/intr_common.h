@@ -269,6 +269,25 @@ U void stop_child(pid_t pid)
         ;
 }
 
+/* Ends a transfer with the helper child `pid` on the other end of fd: when
+ * it went well (rc is RC_OK), says EOF (shutdown SHUT_WR) and waits for the
+ * helper's own verdict, which turns rc into RC_ERR when it failed ("WHO
+ * reports failure" on stdout); otherwise stops the helper. Returns rc. */
+U int end_helper(int fd, pid_t pid, int rc, const char *who)
+{
+    if (rc != RC_OK) {
+        stop_child(pid);
+        return rc;
+    }
+    int st = 0;
+    shutdown(fd, SHUT_WR);
+    if (!child_ok(pid, &st)) {
+        printf("%s reports failure (status 0x%x)\n", who, st);
+        return RC_ERR;
+    }
+    return rc;
+}
+
 /* ---------- data pattern ----------
  * Big-endian 32-bit counter: any lost, duplicated or shifted byte shows. */
 U unsigned char pat_byte(uint64_t i)

@@ -573,16 +573,10 @@ static int blocking_calls(int fd, const char *call)
         printf("only %zu of %zu bytes in 8 s\n", done, want);
         rc = RC_ERR;
     }
-    if (writing && rc == RC_OK) {
-        int pst = 0;
-        shutdown(fd, SHUT_WR);
-        if (!child_ok(peer_pid, &pst)) {
-            printf("peer reports failure (status 0x%x)\n", pst);
-            rc = RC_ERR;
-        }
-    } else {
+    if (writing)
+        rc = end_helper(fd, peer_pid, rc, "peer");
+    else
         stop_child(peer_pid);
-    }
     if (!writing && rc == RC_OK && pat_check(buf, 0, want) >= 0) {
         printf("DATA CORRUPTED at byte %ld\n", pat_check(buf, 0, want));
         rc = RC_ERR;

@@ -229,18 +229,9 @@ int main(int argc, char **argv)
                 break;
             }
     }
-    int st = 0;
-    if (rc == RC_OK) {
-        /* The helper ends at EOF: a reader once it sees it, a writer's
-         * drain after checking the whole stream. */
-        shutdown(fd, SHUT_WR);
-        if (!child_ok(h, &st)) {
-            printf("helper reports failure (status 0x%x)\n", st);
-            rc = RC_ERR;
-        }
-    } else {
-        stop_child(h);
-    }
+    /* The helper ends at EOF: a reader once it sees it, a writer's drain
+     * after checking the whole stream. */
+    rc = end_helper(fd, h, rc, "helper");
     close(fd);
     printf("result=%s elapsed_ms=%ld ret=%zd%s%s\n",
            rc == RC_OK ? "ok" : rc == RC_EINTR ? "eintr" : "error", el, n,

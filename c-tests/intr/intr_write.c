@@ -181,16 +181,7 @@ int main(int argc, char **argv)
     }
     long el = now_ms() - t0;
     stop_child(st);
-    int pst = 0;
-    if (rc == RC_OK) {
-        shutdown(fd, SHUT_WR);
-        if (!child_ok(peer, &pst)) {
-            printf("peer reports failure (status 0x%x)\n", pst);
-            rc = RC_ERR;
-        }
-    } else {
-        stop_child(peer);
-    }
+    rc = end_helper(fd, peer, rc, "peer");
     printf("result=%s elapsed_ms=%ld written=%zu calls=%ld short=%ld%s%s\n",
            rc == RC_OK ? "ok" : rc == RC_EINTR ? "eintr" : "error", el, off, calls, shorts,
            err ? " errno=" : "", err ? strerror(err) : "");
