@@ -81,12 +81,17 @@ impl<'a> Call<'a> {
     }
 }
 
-/// A call in progress on the fast path: the hook's arguments and the
-/// handler-run count taken before it, which is all a resume needs.
+/// A call in progress on the fast path: the handler-run count taken
+/// before it and the hook's arguments, which is all a resume needs. Laid
+/// out as the x86_64 hooks push it (hooks/io_x86_64.rs): the count, then
+/// one 8-byte word per argument, fd first (x86_64 is little-endian: the
+/// fd is the low half of its word); `args` is then their own `#[repr(C)]`
+/// struct of words.
+#[repr(C)]
 pub struct Pending<A> {
+    first: Runs,
     fd: c_int,
     args: A,
-    first: Runs,
 }
 
 /// Whether a read or write on an fd whose entry is `entry` (at least
@@ -133,7 +138,7 @@ pub fn dispatch<A: Copy>(fd: c_int, dir: Dir, what: &'static str, args: A, call:
 /// there, and every hook elsewhere.
 #[inline(always)]
 pub fn io<A: Copy>(fd: c_int, dir: Dir, what: &'static str, args: A, call: fn(c_int, A) -> isize) -> isize {
-    let pending = Pending { fd, args, first: signals::runs() };
+    let pending = Pending { first: signals::runs(), fd, args };
     let r = call(fd, args);
     // A failure with no handler of ours run since the call began has
     // nothing to resume and, logging being off (no CHECKED), nothing to
@@ -145,23 +150,10 @@ pub fn io<A: Copy>(fd: c_int, dir: Dir, what: &'static str, args: A, call: fn(c_
     failed(dir, what, &pending, r, call)
 }
 
-/// `io`'s path after a failure with a handler run since the call began,
-/// for the x86_64 hooks (hooks/io_x86_64.rs), which made the call and kept
-/// the arguments and the count (`first`, RUN_COUNT's value) themselves.
-#[cfg(target_arch = "x86_64")]
-pub fn io_failed<A: Copy>(
-    dir: Dir,
-    what: &'static str,
-    (fd, args, first): (c_int, A, usize),
-    r: isize,
-    call: fn(c_int, A) -> isize,
-) -> isize {
-    failed(dir, what, &Pending { fd, args, first: Runs::read_as(first) }, r, call)
-}
-
-/// After a failed call: resumes it after EINTR, notes a timeout.
+/// After a failed call: resumes it after EINTR, notes a timeout. Also the
+/// x86_64 hooks' failure path, given the block they pushed as `pending`.
 #[inline(never)]
-fn failed<A: Copy>(dir: Dir, what: &str, pending: &Pending<A>, r: isize, call: fn(c_int, A) -> isize) -> isize {
+pub fn failed<A: Copy>(dir: Dir, what: &str, pending: &Pending<A>, r: isize, call: fn(c_int, A) -> isize) -> isize {
     let fd = pending.fd;
     match sys::errno() {
         libc::EINTR => resume(fd, dir, what, None, pending.first, r, Call::new(&mut || call(fd, pending.args))),

@@ -125,18 +125,11 @@ fn set_note(which: usize, value: usize) {
     }
 }
 
-/// The handler-run counter before a call.
+/// The handler-run counter before a call (as RUN_COUNT holds it: the x86_64
+/// hooks push it from there into a resume::Pending).
+#[repr(transparent)]
 #[derive(Clone, Copy)]
 pub struct Runs(usize);
-
-impl Runs {
-    /// The count as read by code that loaded RUN_COUNT itself (the x86_64
-    /// read and write hooks).
-    #[cfg(target_arch = "x86_64")]
-    pub fn read_as(count: usize) -> Runs {
-        Runs(count)
-    }
-}
 
 #[inline(always)]
 pub fn runs() -> Runs {

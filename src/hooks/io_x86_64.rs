@@ -18,18 +18,12 @@
 //! unhooked entry (`entry < HOOKED`, unsigned) jumps to libc; a negative
 //! one (CHECKED) jumps to the hook's checked twin with the arguments
 //! untouched; otherwise the call is made, and only a failure with a handler
-//! run since it began goes on, to resume::io_failed, with the pushed block.
+//! run since it began goes on, to resume::failed, with the pushed block.
 //!
 //! The pushes keep the ABI's 16-byte stack alignment at the call (a pad
 //! word when the count of words is even), and the unwind information
 //! (.cfi directives) follows every push and pop: a thread cancelled inside
 //! libc's read unwinds through this frame.
-
-/// One word of the block the hook pushes: an argument as its register held
-/// it (x86_64 is little-endian: a 32-bit int is the low half).
-#[repr(C, align(8))]
-#[derive(Clone, Copy)]
-pub struct Word<T: Copy>(pub T);
 
 /// The size of the block for a hook of `args` arguments: a word for each
 /// and for the count, and a pad word when those are an even number, so
@@ -45,8 +39,8 @@ pub const fn frame_bytes(args: usize) -> usize {
 ///
 /// The block, from the stack pointer up: the count RUN_COUNT had before
 /// the call, then the arguments in order (fd first), then a pad word if
-/// needed. `$again` reads it through a `#[repr(C)]` struct of the same
-/// shape.
+/// needed: a resume::Pending, which `$again` hands to resume::failed as
+/// it is.
 macro_rules! fast_io_hook {
     ($name:ident, $checked:ident, $again:ident, $dir:expr, $what:literal, ($($arg:ident: $ty:ty),*)) => {
         #[unsafe(naked)]
@@ -112,22 +106,22 @@ macro_rules! fast_io_hook {
         }
 
         /// The failure path of the hook of the same name, given the block
-        /// it pushed (live until this returns) and what the call returned.
+        /// it pushed (live until this returns) and what the call returned:
+        /// resume::failed on the block itself, with a tail jump, so that a
+        /// resume needs no more stack than resume::io's.
         #[inline(never)]
         unsafe extern "C" fn $again(block: *const u8, r: isize) -> isize {
-            use crate::hooks::io_x86_64::Word;
+            // Each argument as its register held it: `as` takes an int
+            // argument's low half, as the callee would.
             #[repr(C)]
-            struct Block {
-                first: usize,
-                fd: Word<c_int>,
-                $($arg: Word<$ty>),*
+            #[derive(Clone, Copy)]
+            struct Args {
+                $($arg: usize),*
             }
-            // SAFETY: the hook pushed the block in Block's shape, one word
-            // each (see fast_io_hook!), and waits for this call to return.
-            let b = unsafe { &*block.cast::<Block>() };
-            crate::resume::io_failed($dir, $what, (b.fd.0, ($(b.$arg.0,)*), b.first), r, |fd, ($($arg,)*)| unsafe {
-                real::$name(fd, $($arg),*)
-            })
+            // SAFETY: the hook pushed the block as a Pending<Args>, one
+            // word each (see fast_io_hook!), and waits for this call.
+            let pending = unsafe { &*block.cast::<crate::resume::Pending<Args>>() };
+            crate::resume::failed($dir, $what, pending, r, |fd, a: Args| unsafe { real::$name(fd, $(a.$arg as $ty),*) })
         }
     };
 }
