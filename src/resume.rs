@@ -213,6 +213,8 @@ fn resume(fd: c_int, dir: Dir, what: &str, start: Option<u64>, first: Runs, mut 
     if !eintr_enabled() {
         return r;
     }
+    // Read now: a handler that runs later, on our way back, finds EINTR.
+    let errno_before = signals::errno_at_run();
     let mut before = first;
     loop {
         let verdict = {
@@ -232,10 +234,23 @@ fn resume(fd: c_int, dir: Dir, what: &str, start: Option<u64>, first: Runs, mut 
         if r < 0 && sys::errno() == libc::ETIMEDOUT {
             return timed_out(fd, what, r);
         }
-        if r >= 0 || sys::errno() != libc::EINTR {
+        if r >= 0 {
+            return succeeded(r, errno_before);
+        }
+        if sys::errno() != libc::EINTR {
             return r;
         }
     }
+}
+
+/// A resumed call that succeeded (`r`) leaves errno as it was before the
+/// first attempt (`errno_before`, signals::errno_at_run), as the kernel's
+/// restart would, not the EINTR of the attempt that failed.
+fn succeeded<T>(r: T, errno_before: Option<c_int>) -> T {
+    if let Some(e) = errno_before {
+        sys::set_errno(e);
+    }
+    r
 }
 
 enum Verdict {
@@ -320,12 +335,18 @@ pub fn wait(
     let start = timeout_ms.map(|_| sys::monotonic_ms());
     let first = signals::runs();
     let mut left = Left::Original;
+    let mut errno_before = None;
     loop {
         let before = signals::runs();
         let r = call(left);
-        if r >= 0 || sys::errno() != libc::EINTR {
+        if r >= 0 {
+            return Some(succeeded(r, errno_before));
+        }
+        if sys::errno() != libc::EINTR {
             return Some(r);
         }
+        // Read now: a handler that runs later, on our way back, finds EINTR.
+        let at_run = signals::errno_at_run();
         let Some(sig) = signals::resumable(first, before, Restart::Never) else {
             return Some(r);
         };
@@ -335,10 +356,12 @@ pub fn wait(
         } {
             return Some(r);
         }
+        errno_before = errno_before.or(at_run);
         if let (Some(timeout), Some(start)) = (timeout_ms, start) {
             let spent = sys::monotonic_ms().saturating_sub(start);
             if spent >= timeout {
-                return None;
+                // The caller reports a plain timeout: a success too.
+                return succeeded(None, errno_before);
             }
             left = Left::Ms(timeout - spent);
         }

@@ -99,14 +99,15 @@ pub(crate) static RUN_COUNT: AtomicUsize = AtomicUsize::new(0);
 /// Per-thread notes: the number of the last run on this thread of the
 /// handler of a passing signal (from the program itself, or in
 /// SOCKFIX_EINTR_PASS) without SA_RESTART, of a passing signal with
-/// SA_RESTART, of any other signal (from outside, to be resumed), and that
-/// last signal.
+/// SA_RESTART, of any other signal (from outside, to be resumed), that
+/// last signal, and errno as that run found it.
 const PASS_RUN: usize = 0;
 const RESTART_RUN: usize = 1;
 const OTHER_RUN: usize = 2;
 const LAST_SIGNAL: usize = 3;
+const ERRNO_AT_RUN: usize = 4;
 const NO_KEY: u32 = u32::MAX;
-static NOTES: [AtomicU32; 4] = [const { AtomicU32::new(NO_KEY) }; 4];
+static NOTES: [AtomicU32; 5] = [const { AtomicU32::new(NO_KEY) }; 5];
 /// glibc's PTHREAD_KEY_2NDLEVEL_SIZE.
 const FIRST_BLOCK_KEYS: pthread_key_t = 32;
 
@@ -192,7 +193,16 @@ fn handler_restarts(sig: c_int) -> bool {
     unsafe { real::sigaction(sig, core::ptr::null(), &mut cur) == 0 && cur.sa_flags & libc::SA_RESTART != 0 }
 }
 
+/// errno as the last handler run on this thread found it. A handler that
+/// interrupts a system call runs before libc stores that call's errno, so
+/// after an EINTR this is errno from before the call: what a call resumed
+/// to success leaves, as the kernel's own restart (SA_RESTART) would.
+pub fn errno_at_run() -> Option<c_int> {
+    note(ERRNO_AT_RUN).map(|e| e as c_int)
+}
+
 extern "C" fn trampoline(sig: c_int, info: *mut siginfo_t, ctx: *mut c_void) {
+    let errno = crate::sys::errno();
     let slot = slot(sig);
     // SAFETY: with has_info, SA_SIGINFO is in force and `info` is the
     // kernel's siginfo_t for this delivery.
@@ -206,6 +216,7 @@ extern "C" fn trampoline(sig: c_int, info: *mut siginfo_t, ctx: *mut c_void) {
     let run = RUN_COUNT.fetch_add(1, Relaxed).wrapping_add(1);
     set_note(class, run);
     set_note(LAST_SIGNAL, sig as usize);
+    set_note(ERRNO_AT_RUN, errno as u32 as usize);
     let handler = slot.map_or(SIG_DFL, |s| s.handler.load(Relaxed));
     if handler != SIG_DFL && handler != SIG_IGN && handler != SIG_ERR {
         // SAFETY: `handler` is a function the program installed for this

@@ -206,11 +206,18 @@ int main(int argc, char **argv)
     close(peer);
 
     long t0 = now_ms();
+    /* A value no socket call sets: a call resumed to success must leave it,
+     * as the kernel's own restart (SA_RESTART) does. */
+    errno = EDOM;
     ssize_t n = is_write ? do_write(call, fd, &ss, sl) : do_read(call, fd, &ss, &sl);
     int err = errno;
     long el = now_ms() - t0;
 
     int rc = n >= 0 ? RC_OK : err == EINTR ? RC_EINTR : RC_ERR;
+    if (n >= 0 && err != EDOM) {
+        printf("errno changed from EDOM to %s by a %s that returned %zd\n", strerrorname_np(err), call, n);
+        rc = RC_ERR;
+    }
     int waitall = !is_write && strcmp(call, "read") && strcmp(call, "__read_chk") && strcmp(call, "readv");
     if (n >= 0 && (is_write || waitall ? n != LEN : n == 0 || n > LEN)) {
         printf("%s returned %zd, asked for %d%s\n", call, n, LEN, waitall ? " with MSG_WAITALL" : "");

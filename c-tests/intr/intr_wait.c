@@ -72,6 +72,9 @@ int main(int argc, char **argv)
 
     long t0 = now_ms();
     int r;
+    /* A value no wait sets: a resumed wait that ends well must leave it, as
+     * the kernel's own restart does. */
+    errno = EDOM;
     if (!strcmp(mode, "poll")) {
         r = poll(pf, (nfds_t)n, (int)timeout);
     } else if (!strcmp(mode, "ppoll")) {
@@ -97,6 +100,10 @@ int main(int argc, char **argv)
     stop_child(st);
     stop_child(ex);
     int rc = r > 0 ? RC_OK : r == 0 ? RC_TIMEOUT : err == EINTR ? RC_EINTR : RC_ERR;
+    if (r >= 0 && err != EDOM) {
+        printf("errno changed from EDOM to %s by a %s that returned %d\n", strerrorname_np(err), mode, r);
+        rc = RC_ERR;
+    }
     printf("result=%s elapsed_ms=%ld ret=%d%s%s\n",
            rc == RC_OK ? "ok" : rc == RC_TIMEOUT ? "timeout" : rc == RC_EINTR ? "eintr" : "error", el, r,
            r < 0 ? " errno=" : "", r < 0 ? strerror(err) : "");

@@ -1,4 +1,4 @@
-# The library notes, per thread, which signal handlers ran, in three pthread
+# The library notes, per thread, which signal handlers ran, in five pthread
 # keys made by its constructor; only glibc's first 32 keys can be set from a
 # signal handler without allocating. A library the program links can take
 # them all first (its constructor runs before the preloaded library's). Then

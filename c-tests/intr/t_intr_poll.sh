@@ -3,7 +3,8 @@
 # resumed with the remaining time: with a 500 ms timeout and nothing to read
 # it returns 0 after 450-800 ms (never EINTR, never much later).  Without the
 # library it fails with EINTR at the first signal.  A wait on a pipe alone
-# still sees EINTR; SIGINT (passed) still interrupts.
+# still sees EINTR; SIGINT (passed) still interrupts.  A resumed wait that
+# ends well leaves errno as the program set it before (EDOM, intr_wait.c).
 source "$CT_ROOT/c-tests/common/lib.sh"
 source "$CT_ROOT/c-tests/intr/intr_lib.sh"
 W=$CT_BIN/intr_wait

@@ -9,7 +9,9 @@
 # own memory, which sockfix only passes on.  At least 3 resumes must be
 # seen, and the first interrupted call must be the one the program asked
 # for (so that the trace is about the right call).  The program checks the
-# count, the data and the bytes past the buffer itself (intr_same_call.c).
+# count, the data and the bytes past the buffer itself (intr_same_call.c),
+# and that errno is what it set before the call (EDOM), as after the
+# kernel's own restart, not the EINTR of an attempt that failed.
 # Without the library the call is interrupted once and the program sees
 # EINTR.  The buflen of the _chk variants never reaches the kernel: one
 # smaller than the length would abort the program in libc's check.
