@@ -23,7 +23,8 @@
 //! The pushes keep the ABI's 16-byte stack alignment at the call (a pad
 //! word when the count of words is even), and the unwind information
 //! (.cfi directives) follows every push and pop: a thread cancelled inside
-//! libc's read unwinds through this frame.
+//! libc's read unwinds through this frame. c-tests/hard/t_hard_unwind_steps.sh
+//! walks the stack from every instruction of every hook.
 
 /// The size of the block for a hook of `args` arguments: a word for each
 /// and for the count, and a pad word when those are an even number, so
