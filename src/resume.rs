@@ -85,8 +85,8 @@ impl<'a> Call<'a> {
 /// before it and the hook's arguments, which is all a resume needs. Laid
 /// out as the x86_64 hooks push it (hooks/io_x86_64.rs): the count, then
 /// one 8-byte word per argument, fd first (x86_64 is little-endian: the
-/// fd is the low half of its word); `args` is then their own `#[repr(C)]`
-/// struct of words.
+/// fd is the low half of its word), where `args` is the hook's own
+/// `#[repr(C)]` struct of words; resume::io's `args` is the hook's tuple.
 #[repr(C)]
 pub struct Pending<A> {
     first: Runs,
